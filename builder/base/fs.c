@@ -1,0 +1,190 @@
+#include "builder/base/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void vf_fs_atomic_init(struct vf_fs_atomic *a)
+{
+	a->fd = -1;
+	a->path = NULL;
+	a->tmp = NULL;
+}
+
+/* Directory part of `path` ("." when there is none); caller frees. */
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	char *dir;
+
+	if (!copy)
+		return NULL;
+	dir = strdup(dirname(copy));
+	free(copy);
+	return dir;
+}
+
+static char *base_of(const char *path)
+{
+	char *copy = strdup(path);
+	char *base;
+
+	if (!copy)
+		return NULL;
+	base = strdup(basename(copy));
+	free(copy);
+	return base;
+}
+
+int vf_fs_atomic_open(struct vf_fs_atomic *a, const char *path, mode_t mode,
+		      struct vf_err *err)
+{
+	char *dir = NULL, *base = NULL;
+	size_t len;
+	int r = 0;
+
+	dir = dir_of(path);
+	base = base_of(path);
+	a->path = strdup(path);
+	if (!dir || !base || !a->path) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	len = strlen(dir) + strlen(base) + 16;
+	a->tmp = malloc(len);
+	if (!a->tmp) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(a->tmp, len, "%s/.%s.tmp.XXXXXX", dir, base);
+	a->fd = mkostemp(a->tmp, O_CLOEXEC);
+	if (a->fd < 0) {
+		r = vf_err_sys(err, errno, "cannot create a temporary file next to '%s'", path);
+		free(a->tmp);
+		a->tmp = NULL;
+		goto out;
+	}
+	if (fchmod(a->fd, mode) < 0) {
+		r = vf_err_sys(err, errno, "cannot set the mode of '%s'", a->tmp);
+		goto out;
+	}
+out:
+	free(dir);
+	free(base);
+	return r;
+}
+
+int vf_fs_fsync_parent(const char *path, struct vf_err *err)
+{
+	char *dir = dir_of(path);
+	int fd, r = 0;
+
+	if (!dir)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = vf_err_sys(err, errno, "cannot open directory '%s'", dir);
+	} else {
+		if (fsync(fd) < 0 && errno != EINVAL)
+			r = vf_err_sys(err, errno, "cannot fsync directory '%s'", dir);
+		close(fd);
+	}
+	free(dir);
+	return r;
+}
+
+int vf_fs_atomic_commit(struct vf_fs_atomic *a, struct vf_err *err)
+{
+	if (a->fd < 0 || !a->tmp)
+		return vf_err_set(err, EINVAL, "no temporary file to commit");
+	if (fsync(a->fd) < 0)
+		return vf_err_sys(err, errno, "cannot fsync '%s'", a->tmp);
+	if (close(a->fd) < 0) {
+		a->fd = -1;
+		return vf_err_sys(err, errno, "cannot close '%s'", a->tmp);
+	}
+	a->fd = -1;
+	if (rename(a->tmp, a->path) < 0)
+		return vf_err_sys(err, errno, "cannot rename '%s' to '%s'", a->tmp, a->path);
+	free(a->tmp);
+	a->tmp = NULL;
+	return vf_fs_fsync_parent(a->path, err);
+}
+
+void vf_fs_atomic_release(struct vf_fs_atomic *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	vf_fs_atomic_init(a);
+}
+
+int64_t vf_fs_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (int64_t)done;
+}
+
+int vf_fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int vf_fs_size(int fd, uint64_t *ret_size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		uint64_t size;
+
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			return -errno;
+		*ret_size = size;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	*ret_size = (uint64_t)st.st_size;
+	return 0;
+}

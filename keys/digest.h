@@ -1,0 +1,77 @@
+/**
+ * @file digest.h
+ * @brief Message digests and random bytes: vforge's seam to the crypto backend.
+ *
+ * Every hash vforge computes goes through this header; only keys/ includes
+ * OpenSSL. A `struct vf_digest` is one running hash context:
+ *
+ *     struct vf_digest *d = vf_digest_new(alg);      // NULL on ENOMEM
+ *     vf_digest_update(d, salt, n);                   // prepare once
+ *     vf_digest_copy(tmp, d); vf_digest_update(tmp, block, bs);
+ *     vf_digest_final(tmp, out);                      // tmp must be reset/copied before reuse
+ *     vf_digest_free(d);
+ *
+ * Contexts are not shared between threads; each thread copies its own.
+ */
+#ifndef VF_KEYS_DIGEST_H
+#define VF_KEYS_DIGEST_H
+
+#include "builder/base/err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Largest digest size of any supported algorithm, in bytes. */
+#define VF_DIGEST_MAX 64
+
+/** A digest algorithm (static, never freed). */
+struct vf_digest_alg;
+
+/** A running digest context (opaque). */
+struct vf_digest;
+
+/**
+ * Find an algorithm by its lower-case name: "sha1", "sha256", "sha384" or
+ * "sha512". Returns NULL for an unknown name.
+ */
+const struct vf_digest_alg *vf_digest_alg_get(const char *name);
+
+/** The canonical (lower-case) name of an algorithm. */
+const char *vf_digest_alg_name(const struct vf_digest_alg *alg);
+
+/** The digest size in bytes. */
+size_t vf_digest_alg_size(const struct vf_digest_alg *alg);
+
+/** A new context, already initialised. NULL on allocation failure. */
+struct vf_digest *vf_digest_new(const struct vf_digest_alg *alg);
+
+/** Free a context; accepts NULL. */
+void vf_digest_free(struct vf_digest *d);
+
+/** Restart the context with no input. Returns 0 or -EIO. */
+int vf_digest_reset(struct vf_digest *d);
+
+/** Feed bytes. Returns 0 or -EIO. */
+int vf_digest_update(struct vf_digest *d, const void *data, size_t len);
+
+/**
+ * Finish and write vf_digest_alg_size() bytes to `out`. The context must be
+ * reset or overwritten with vf_digest_copy() before it is used again.
+ * Returns 0 or -EIO.
+ */
+int vf_digest_final(struct vf_digest *d, uint8_t *out);
+
+/** Make `dst` (of the same algorithm) a copy of `src`'s state. 0 or -EIO. */
+int vf_digest_copy(struct vf_digest *dst, const struct vf_digest *src);
+
+/** One-shot digest of a buffer. Returns 0, -ENOMEM or -EIO. */
+int vf_digest_buffer(const struct vf_digest_alg *alg, const void *data, size_t len,
+		     uint8_t *out);
+
+/**
+ * Fill `buf` with `len` bytes from the system's cryptographic random source.
+ * Returns 0 or -EIO with a message.
+ */
+int vf_random_bytes(void *buf, size_t len, struct vf_err *err);
+
+#endif

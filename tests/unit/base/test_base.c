@@ -1,0 +1,627 @@
+/* builder/base: hex, uuid, err, buf and fs helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "builder/base/buf.h"
+#include "builder/base/err.h"
+#include "builder/base/fs.h"
+#include "builder/base/hex.h"
+#include "builder/base/uuid.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void assert_msg(const struct vf_err *err, const char *want)
+{
+	if (!strstr(err->msg, want))
+		print_error("message '%s' lacks '%s'\n", err->msg, want);
+	assert_non_null(strstr(err->msg, want));
+}
+
+/* ---- hex ----------------------------------------------------------------------- */
+
+static void test_hex_format(void **state)
+{
+	static const uint8_t in[] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xff };
+	char out[2 * sizeof(in) + 1];
+
+	(void)state;
+	memset(out, 'x', sizeof(out));
+	vf_hex_format(in, sizeof(in), out);
+	assert_string_equal(out, "00017f80abff");
+
+	memset(out, 'x', sizeof(out));
+	vf_hex_format(in, 0, out);
+	assert_string_equal(out, "");
+}
+
+static void test_hex_parse(void **state)
+{
+	uint8_t out[8];
+	size_t len = 99;
+
+	(void)state;
+	assert_int_equal(vf_hex_parse("0001ABff7F", out, sizeof(out), &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "\x00\x01\xab\xff\x7f", 5);
+
+	assert_int_equal(vf_hex_parse("", out, sizeof(out), &len), 0);
+	assert_int_equal(len, 0);
+
+	/* exactly max bytes */
+	assert_int_equal(vf_hex_parse("0102030405060708", out, 8, &len), 0);
+	assert_int_equal(len, 8);
+	assert_int_equal(out[7], 8);
+}
+
+static void test_hex_parse_rejects(void **state)
+{
+	uint8_t out[4];
+	size_t len = 99;
+
+	(void)state;
+	memset(out, 0xee, sizeof(out));
+	assert_int_equal(vf_hex_parse("abc", out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(vf_hex_parse("0g", out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(vf_hex_parse("zz", out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(vf_hex_parse("0x12", out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(vf_hex_parse(" 12 ", out, sizeof(out), &len), -EINVAL);
+	assert_int_equal(vf_hex_parse("aabbccddee", out, sizeof(out), &len), -E2BIG);
+	/* a bad digit wins over the size */
+	assert_int_equal(vf_hex_parse("aabbccddeg", out, sizeof(out), &len), -EINVAL);
+	/* nothing written on failure */
+	assert_int_equal(len, 99);
+	for (size_t i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], 0xee);
+}
+
+/* ---- uuid ---------------------------------------------------------------------- */
+
+static void test_uuid_round_trip(void **state)
+{
+	static const uint8_t want[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0x4c, 0xde,
+					  0x8f, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd };
+	uint8_t u[16];
+	char text[VF_UUID_TEXT_LEN + 1];
+
+	(void)state;
+	assert_int_equal(vf_uuid_parse("01234567-89AB-4cde-8F01-23456789abCD", u), 0);
+	assert_memory_equal(u, want, 16);
+	vf_uuid_format(u, text);
+	assert_string_equal(text, "01234567-89ab-4cde-8f01-23456789abcd");
+	assert_int_equal(vf_uuid_parse(text, u), 0);
+	assert_memory_equal(u, want, 16);
+	assert_false(vf_uuid_is_null(u));
+
+	memset(u, 0, sizeof(u));
+	assert_true(vf_uuid_is_null(u));
+	vf_uuid_format(u, text);
+	assert_string_equal(text, "00000000-0000-0000-0000-000000000000");
+	u[15] = 1;
+	assert_false(vf_uuid_is_null(u));
+}
+
+static void test_uuid_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"01234567-89ab-4cde-8f01-23456789abc",    /* 35 characters */
+		"01234567-89ab-4cde-8f01-23456789abcde",  /* 37 characters */
+		"0123456789ab-4cde-8f01-23456789abcd",    /* a dash missing */
+		"01234567089ab-4cde-8f01-23456789abcd",   /* a digit where a dash goes */
+		"0123456-789ab-4cde-8f01-23456789abcd",   /* dash one place early */
+		"01234567-89ab-4cde-8f0123456789abcd-",   /* dash at the end */
+		"01234567-89ab-4cde-8f01-23456789abcg",   /* not hex */
+		"0123456 -89ab-4cde-8f01-23456789abcd",
+		"{1234567-89ab-4cde-8f01-23456789abcd",
+	};
+	uint8_t u[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(u, 0x11, sizeof(u));
+		if (vf_uuid_parse(bad[i], u) != -EINVAL)
+			print_error("accepted '%s'\n", bad[i]);
+		assert_int_equal(vf_uuid_parse(bad[i], u), -EINVAL);
+	}
+}
+
+static void test_uuid_v4(void **state)
+{
+	uint8_t u[16];
+
+	(void)state;
+	memset(u, 0xff, sizeof(u));
+	vf_uuid_make_v4(u);
+	assert_int_equal(u[6], 0x4f);
+	assert_int_equal(u[8], 0xbf);
+	assert_int_equal(u[7], 0xff);
+	assert_int_equal(u[9], 0xff);
+
+	memset(u, 0x00, sizeof(u));
+	vf_uuid_make_v4(u);
+	assert_int_equal(u[6], 0x40);
+	assert_int_equal(u[8], 0x80);
+}
+
+/* ---- err ----------------------------------------------------------------------- */
+
+static void test_err_set(void **state)
+{
+	struct vf_err err;
+
+	(void)state;
+	vf_err_clear(&err);
+	assert_int_equal(err.code, 0);
+	assert_string_equal(err.msg, "");
+
+	assert_int_equal(vf_err_set(&err, EINVAL, "bad %s %d", "value", 7), -EINVAL);
+	assert_int_equal(err.code, -EINVAL);
+	assert_string_equal(err.msg, "bad value 7");
+
+	/* either sign, always negative */
+	assert_int_equal(vf_err_set(&err, -ENOENT, "x"), -ENOENT);
+	assert_int_equal(err.code, -ENOENT);
+	/* 0 is not a valid failure: it becomes -EIO */
+	assert_int_equal(vf_err_set(&err, 0, "x"), -EIO);
+
+	assert_int_equal(vf_err_sys(&err, ENOENT, "cannot open '%s'", "a.img"), -ENOENT);
+	assert_string_equal(err.msg, "cannot open 'a.img': No such file or directory");
+	assert_int_equal(vf_err_sys(&err, -EACCES, "x"), -EACCES);
+	assert_string_equal(err.msg, "x: Permission denied");
+
+	vf_err_clear(&err);
+	assert_int_equal(err.code, 0);
+	assert_string_equal(err.msg, "");
+}
+
+static void test_err_prefix_chain(void **state)
+{
+	struct vf_err err;
+
+	(void)state;
+	vf_err_clear(&err);
+	/* nothing to prefix */
+	assert_int_equal(vf_err_prefix(&err, "a"), -EIO);
+	assert_int_equal(err.code, 0);
+	assert_string_equal(err.msg, "");
+
+	vf_err_set(&err, EBADMSG, "root cause");
+	assert_int_equal(vf_err_prefix(&err, "%s", "b"), -EBADMSG);
+	assert_int_equal(vf_err_prefix(&err, "a"), -EBADMSG);
+	assert_string_equal(err.msg, "a: b: root cause");
+	assert_int_equal(err.code, -EBADMSG);
+
+	vf_err_set(&err, ENOSPC, "disk full");
+	assert_int_equal(vf_err_prefix(&err, "variant %s: package %d", "demo", 3), -ENOSPC);
+	assert_string_equal(err.msg, "variant demo: package 3: disk full");
+}
+
+static void test_err_null(void **state)
+{
+	(void)state;
+	assert_int_equal(vf_err_set(NULL, ENOENT, "x %d", 1), -ENOENT);
+	assert_int_equal(vf_err_set(NULL, -EPERM, "x"), -EPERM);
+	assert_int_equal(vf_err_sys(NULL, EACCES, "x"), -EACCES);
+	assert_int_equal(vf_err_prefix(NULL, "x"), -EIO);
+	vf_err_clear(NULL);
+}
+
+static void test_err_truncation(void **state)
+{
+	struct vf_err err;
+	char *big = malloc(3000);
+	size_t len;
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'm', 2999);
+	big[2999] = '\0';
+
+	vf_err_set(&err, EINVAL, "%s", big);
+	len = strlen(err.msg);
+	assert_int_equal(len, VF_ERR_MSG_MAX - 1);
+	assert_string_equal(err.msg + len - 3, "...");
+	assert_int_equal(err.msg[len - 4], 'm');
+	assert_int_equal(err.code, -EINVAL);
+
+	/* exactly fits: no marker */
+	big[VF_ERR_MSG_MAX - 1] = '\0';
+	vf_err_set(&err, EINVAL, "%s", big);
+	assert_int_equal(strlen(err.msg), VF_ERR_MSG_MAX - 1);
+	assert_int_equal(err.msg[VF_ERR_MSG_MAX - 2], 'm');
+	big[VF_ERR_MSG_MAX - 1] = 'm';
+
+	/* a prefix that pushes the chain over the limit keeps the head */
+	vf_err_set(&err, EIO, "root cause at the end");
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(vf_err_prefix(&err, "layer %02d with a long name", i), -EIO);
+	len = strlen(err.msg);
+	assert_int_equal(len, VF_ERR_MSG_MAX - 1);
+	assert_memory_equal(err.msg, "layer 59 with a long name: layer 58", 35);
+	assert_string_equal(err.msg + len - 3, "...");
+
+	/* a system error whose text does not fit */
+	vf_err_sys(&err, ENOENT, "%s", big);
+	len = strlen(err.msg);
+	assert_int_equal(len, VF_ERR_MSG_MAX - 1);
+	assert_string_equal(err.msg + len - 3, "...");
+	assert_int_equal(err.code, -ENOENT);
+	free(big);
+}
+
+/* ---- buf ----------------------------------------------------------------------- */
+
+static void test_buf_add(void **state)
+{
+	struct vf_buf b = VF_BUF_INIT;
+
+	(void)state;
+	assert_null(b.data);
+	assert_int_equal(vf_buf_add(&b, "abc", 3), 0);
+	assert_int_equal(b.len, 3);
+	assert_true(b.cap > b.len);
+	assert_string_equal((char *)b.data, "abc");
+
+	assert_int_equal(vf_buf_add_fmt(&b, "%d-%s", 42, "x"), 0);
+	assert_int_equal(b.len, 7);
+	assert_string_equal((char *)b.data, "abc42-x");
+
+	assert_int_equal(vf_buf_add_str(&b, "!"), 0);
+	assert_string_equal((char *)b.data, "abc42-x!");
+
+	/* binary data with a NUL inside */
+	assert_int_equal(vf_buf_add(&b, "\0z", 2), 0);
+	assert_int_equal(b.len, 10);
+	assert_memory_equal(b.data, "abc42-x!\0z", 10);
+	assert_int_equal(b.data[10], '\0');
+
+	vf_buf_release(&b);
+	assert_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(b.cap, 0);
+
+	/* reusable after release; empty appends still give a C string */
+	assert_int_equal(vf_buf_add(&b, NULL, 0), 0);
+	assert_non_null(b.data);
+	assert_int_equal(b.len, 0);
+	assert_string_equal((char *)b.data, "");
+	assert_int_equal(vf_buf_add_fmt(&b, "%s", ""), 0);
+	assert_int_equal(b.len, 0);
+	assert_string_equal((char *)b.data, "");
+	vf_buf_release(&b);
+	vf_buf_release(NULL);
+}
+
+static void test_buf_growth(void **state)
+{
+	struct vf_buf b;
+	uint8_t chunk[1000];
+	const size_t target = 1024 * 1024;
+	size_t total = 0;
+
+	(void)state;
+	vf_buf_init(&b);
+	while (total < target) {
+		size_t n = target - total < sizeof(chunk) ? target - total : sizeof(chunk);
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = (uint8_t)((total + i) % 251 + 1);
+		assert_int_equal(vf_buf_add(&b, chunk, n), 0);
+		total += n;
+		assert_int_equal(b.len, total);
+		assert_true(b.cap > b.len);
+		assert_int_equal(b.data[b.len], '\0');
+	}
+	for (size_t i = 0; i < target; i++)
+		if (b.data[i] != (uint8_t)(i % 251 + 1))
+			fail_msg("byte %zu is %u", i, b.data[i]);
+
+	/* formatted text larger than the first allocation */
+	vf_buf_release(&b);
+	assert_int_equal(vf_buf_add_fmt(&b, "<%5000d>", 7), 0);
+	assert_int_equal(b.len, 5002);
+	assert_int_equal(b.data[0], '<');
+	assert_int_equal(b.data[4999], ' ');
+	assert_memory_equal(b.data + 5000, "7>", 3);
+
+	/* grow reserves without changing the contents */
+	assert_int_equal(vf_buf_grow(&b, 100000), 0);
+	assert_true(b.cap >= 5002 + 100000 + 1);
+	assert_int_equal(b.len, 5002);
+	assert_string_equal((char *)b.data + 5000, "7>");
+	/* impossible sizes fail cleanly */
+	assert_int_equal(vf_buf_grow(&b, SIZE_MAX), -ENOMEM);
+	assert_int_equal(vf_buf_add(&b, "x", SIZE_MAX - 2), -ENOMEM);
+	assert_int_equal(b.len, 5002);
+	assert_string_equal((char *)b.data + 5000, "7>");
+	vf_buf_release(&b);
+}
+
+/* ---- fs ------------------------------------------------------------------------ */
+
+struct tmpdir {
+	char path[32];
+};
+
+static int dir_setup(void **state)
+{
+	struct tmpdir *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -1;
+	snprintf(d->path, sizeof(d->path), "/tmp/vf-test-base.XXXXXX");
+	if (!mkdtemp(d->path)) {
+		free(d);
+		return -1;
+	}
+	*state = d;
+	return 0;
+}
+
+static int dir_teardown(void **state)
+{
+	struct tmpdir *d = *state;
+	DIR *dh = opendir(d->path);
+	struct dirent *e;
+	int r;
+
+	if (dh) {
+		while ((e = readdir(dh))) {
+			char *p;
+
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			if (asprintf(&p, "%s/%s", d->path, e->d_name) >= 0) {
+				unlink(p);
+				free(p);
+			}
+		}
+		closedir(dh);
+	}
+	r = rmdir(d->path);
+	free(d);
+	return r;
+}
+
+static char *in_dir(void **state, const char *name)
+{
+	struct tmpdir *d = *state;
+	char *p = NULL;
+
+	assert_true(asprintf(&p, "%s/%s", d->path, name) > 0);
+	return p;
+}
+
+/* Names in the directory, sorted, joined by spaces. */
+static void list_dir(void **state, char *out, size_t size)
+{
+	struct tmpdir *d = *state;
+	struct dirent **names;
+	int n = scandir(d->path, &names, NULL, alphasort);
+	size_t len = 0;
+
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
+			int w = snprintf(out + len, size - len, "%s%s", len ? " " : "",
+					 names[i]->d_name);
+
+			assert_true(w > 0 && (size_t)w < size - len);
+			len += (size_t)w;
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void read_text(const char *path, char *out, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	n = read(fd, out, size - 1);
+	assert_true(n >= 0);
+	out[n] = '\0';
+	close(fd);
+}
+
+static void test_atomic_commit(void **state)
+{
+	char *path = in_dir(state, "out.txt");
+	struct vf_fs_atomic a;
+	struct vf_err err = { 0 };
+	char names[256], text[64];
+	struct stat st;
+	mode_t old;
+
+	vf_fs_atomic_init(&a);
+	assert_int_equal(a.fd, -1);
+	old = umask(077);
+	assert_int_equal(vf_fs_atomic_open(&a, path, 0640, &err), 0);
+	umask(old);
+	assert_true(a.fd >= 0);
+	assert_int_equal(write(a.fd, "hello\n", 6), 6);
+
+	/* before the commit only the temporary file exists */
+	list_dir(state, names, sizeof(names));
+	assert_int_equal(strncmp(names, ".out.txt.tmp.", 13), 0);
+	assert_int_equal(strlen(names), 13 + 6);
+	assert_int_equal(stat(path, &st), -1);
+
+	assert_int_equal(vf_fs_atomic_commit(&a, &err), 0);
+	assert_int_equal(a.fd, -1);
+	assert_null(a.tmp);
+	list_dir(state, names, sizeof(names));
+	assert_string_equal(names, "out.txt");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	read_text(path, text, sizeof(text));
+	assert_string_equal(text, "hello\n");
+
+	/* a second commit has nothing to do */
+	assert_int_equal(vf_fs_atomic_commit(&a, &err), -EINVAL);
+	assert_msg(&err, "no temporary file to commit");
+
+	/* release after commit leaves the file alone */
+	vf_fs_atomic_release(&a);
+	read_text(path, text, sizeof(text));
+	assert_string_equal(text, "hello\n");
+
+	/* replacing an existing file */
+	vf_fs_atomic_init(&a);
+	assert_int_equal(vf_fs_atomic_open(&a, path, 0600, &err), 0);
+	assert_int_equal(write(a.fd, "new", 3), 3);
+	read_text(path, text, sizeof(text));
+	assert_string_equal(text, "hello\n"); /* still the old one */
+	assert_int_equal(vf_fs_atomic_commit(&a, &err), 0);
+	vf_fs_atomic_release(&a);
+	read_text(path, text, sizeof(text));
+	assert_string_equal(text, "new");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	list_dir(state, names, sizeof(names));
+	assert_string_equal(names, "out.txt");
+	free(path);
+}
+
+static void test_atomic_release_without_commit(void **state)
+{
+	char *path = in_dir(state, "out.txt");
+	struct vf_fs_atomic a;
+	struct vf_err err = { 0 };
+	char names[256];
+
+	vf_fs_atomic_init(&a);
+	assert_int_equal(vf_fs_atomic_open(&a, path, 0644, &err), 0);
+	assert_int_equal(write(a.fd, "partial", 7), 7);
+	list_dir(state, names, sizeof(names));
+	assert_int_equal(strncmp(names, ".out.txt.tmp.", 13), 0);
+	vf_fs_atomic_release(&a);
+	assert_int_equal(a.fd, -1);
+	assert_null(a.tmp);
+	assert_null(a.path);
+	list_dir(state, names, sizeof(names));
+	assert_string_equal(names, "");
+
+	/* releasing twice, an unopened handle, or NULL is harmless */
+	vf_fs_atomic_release(&a);
+	vf_fs_atomic_init(&a);
+	vf_fs_atomic_release(&a);
+	vf_fs_atomic_release(NULL);
+	free(path);
+}
+
+static void test_atomic_open_fails(void **state)
+{
+	char *path = in_dir(state, "no-such-dir/out.txt");
+	struct vf_fs_atomic a;
+	struct vf_err err = { 0 };
+	char *want;
+
+	vf_fs_atomic_init(&a);
+	assert_int_equal(vf_fs_atomic_open(&a, path, 0600, &err), -ENOENT);
+	assert_true(asprintf(&want, "cannot create a temporary file next to '%s'", path) > 0);
+	assert_msg(&err, want);
+	assert_int_equal(a.fd, -1);
+	vf_fs_atomic_release(&a);
+	free(want);
+	free(path);
+}
+
+static void test_pread_pwrite(void **state)
+{
+	char *path = in_dir(state, "data.bin");
+	uint8_t buf[64];
+	uint64_t size = 0;
+	int fd, pipefd[2];
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(vf_fs_pwrite_full(fd, "0123456789", 10, 0), 0);
+	assert_int_equal(vf_fs_size(fd, &size), 0);
+	assert_int_equal(size, 10);
+
+	memset(buf, 0xee, sizeof(buf));
+	assert_int_equal(vf_fs_pread_full(fd, buf, 16, 0), 10);
+	assert_memory_equal(buf, "0123456789", 10);
+	assert_int_equal(buf[10], 0xee);
+	assert_int_equal(vf_fs_pread_full(fd, buf, sizeof(buf), 4), 6);
+	assert_memory_equal(buf, "456789", 6);
+	assert_int_equal(vf_fs_pread_full(fd, buf, 4, 3), 4);
+	assert_memory_equal(buf, "3456", 4);
+	assert_int_equal(vf_fs_pread_full(fd, buf, 4, 10), 0);
+	assert_int_equal(vf_fs_pread_full(fd, buf, 4, 1000), 0);
+	assert_int_equal(vf_fs_pread_full(fd, buf, 0, 0), 0);
+
+	/* writing past the end leaves a zero gap */
+	assert_int_equal(vf_fs_pwrite_full(fd, "AB", 2, 20), 0);
+	assert_int_equal(vf_fs_size(fd, &size), 0);
+	assert_int_equal(size, 22);
+	assert_int_equal(vf_fs_pread_full(fd, buf, sizeof(buf), 8), 14);
+	assert_memory_equal(buf, "89\0\0\0\0\0\0\0\0\0\0AB", 14);
+	close(fd);
+
+	assert_int_equal(vf_fs_pread_full(-1, buf, 4, 0), -EBADF);
+	assert_int_equal(vf_fs_pwrite_full(-1, buf, 4, 0), -EBADF);
+	assert_int_equal(vf_fs_size(-1, &size), -EBADF);
+
+	/* a pipe has no size */
+	assert_int_equal(pipe(pipefd), 0);
+	size = 77;
+	assert_int_equal(vf_fs_size(pipefd[0], &size), -EINVAL);
+	assert_int_equal(size, 77);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	free(path);
+}
+
+static void test_fsync_parent(void **state)
+{
+	char *path = in_dir(state, "x"), *missing = in_dir(state, "gone/x");
+	struct vf_err err = { 0 };
+
+	assert_int_equal(vf_fs_fsync_parent(path, &err), 0);
+	assert_int_equal(vf_fs_fsync_parent(missing, &err), -ENOENT);
+	assert_msg(&err, "cannot open directory");
+	assert_msg(&err, "/gone'");
+	free(path);
+	free(missing);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hex_format),
+		cmocka_unit_test(test_hex_parse),
+		cmocka_unit_test(test_hex_parse_rejects),
+		cmocka_unit_test(test_uuid_round_trip),
+		cmocka_unit_test(test_uuid_rejects),
+		cmocka_unit_test(test_uuid_v4),
+		cmocka_unit_test(test_err_set),
+		cmocka_unit_test(test_err_prefix_chain),
+		cmocka_unit_test(test_err_null),
+		cmocka_unit_test(test_err_truncation),
+		cmocka_unit_test(test_buf_add),
+		cmocka_unit_test(test_buf_growth),
+		cmocka_unit_test_setup_teardown(test_atomic_commit, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_release_without_commit, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_open_fails, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_pread_pwrite, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_fsync_parent, dir_setup, dir_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
