@@ -12,20 +12,26 @@ WARNFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissi
 HARDFLAGS := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 ALLCFLAGS  = $(OPTFLAGS) $(WARNFLAGS) $(HARDFLAGS) $(CFLAGS)
-LDLIBS    += -lcrypto -lpthread
+LDLIBS    += -larchive -ljansson -lext2fs -lcom_err -lfdisk -lzstd -lcrypto -lpthread
 
 # The library: everything but the CLI, in dependency order.
-LIB_SRCS  := $(wildcard builder/base/*.c) $(wildcard keys/*.c) $(wildcard builder/verity/*.c)
+LIB_SRCS  := $(wildcard builder/base/*.c) $(wildcard keys/*.c) $(wildcard builder/verity/*.c) \
+             $(wildcard builder/manifest/*.c) $(wildcard builder/tree/*.c) $(wildcard builder/ext4/*.c) \
+             $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c)
 CLI_SRCS  := $(wildcard builder/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECS ?= 10
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all deps install check check-nodeps check-asan unit integration demo bench bench-verity clean
+.PHONY: packages all deps install check check-nodeps check-asan check-fuzz fuzz-run unit integration demo \
+        bench bench-verity clean
 
 all: $(BUILD)/vforge
 
@@ -33,17 +39,27 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c $< -o $@
 
+# Member names in an archive are base names: two sources with the same base
+# name would silently replace each other, so refuse that.
 $(BUILD)/libvforge.a: $(LIB_OBJS)
+	@dups=$$(for f in $(notdir $^); do echo $$f; done | sort | uniq -d); \
+	if [ -n "$$dups" ]; then echo "library sources share base names: $$dups" >&2; exit 1; fi
 	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/vforge: $(CLI_OBJS) $(BUILD)/libvforge.a
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libvforge.a $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(BUILD)/libvforge.a
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(BUILD)/libvforge.a
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< \
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< tests/unit/testutil.c \
 		$(BUILD)/libvforge.a -lcmocka $(LDLIBS)
+
+# libFuzzer targets: clang only, built in their own directory (see check-fuzz).
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libvforge.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(BUILD)/libvforge.a $(LDLIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libvforge.a
 	@mkdir -p $(@D)
@@ -58,6 +74,7 @@ install: $(BUILD)/vforge
 
 # `make check`: install what is missing, then unit tests, then integration tests.
 check: deps
+	@$(MAKE) --no-print-directory check-fuzz
 	@$(MAKE) --no-print-directory check-nodeps
 
 check-nodeps: $(BUILD)/vforge $(UNIT_BINS) $(TOOL_BINS)
@@ -69,8 +86,32 @@ check-asan: deps
 		HARDFLAGS="-fstack-protector-strong" LDFLAGS="$(LDFLAGS) -fsanitize=address,undefined" \
 		check-nodeps
 
+# Fuzz every parser briefly (FUZZ_SECS each) with clang's libFuzzer, from the
+# committed seed corpus in tests/fuzz/corpus/<target>/. Part of `make check`.
+check-fuzz:
+	@if [ -n "$(FUZZ_SRCS)" ]; then $(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		OPTFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" \
+		HARDFLAGS="" fuzz-run; fi
+
+fuzz-run: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+		name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; \
+		rm -rf $$corpus; mkdir -p $$corpus; \
+		[ -d tests/fuzz/corpus/$$name ] && cp tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null; \
+		echo "fuzz $$name for $(FUZZ_SECS)s"; \
+		$$f -max_total_time=$(FUZZ_SECS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$(BUILD)/fuzz/$$name- \
+			$$corpus >$(BUILD)/fuzz/$$name.log 2>&1 || \
+			{ tail -40 $(BUILD)/fuzz/$$name.log; echo "fuzz $$name: FAILED"; exit 1; }; \
+		echo "fuzz $$name: ok, $$(grep -aEo '^#[0-9]+' $(BUILD)/fuzz/$$name.log | tail -1 | tr -d '#') runs"; \
+	done
+
 unit: $(UNIT_BINS)
 integration: $(BUILD)/vforge $(TOOL_BINS)
+
+# The demo packages, built from source in variants/packages and pinned by sha256.
+packages: $(BUILD)/vforge
+	@ci/make-packages $(BUILD)
 
 demo: deps $(BUILD)/vforge $(TOOL_BINS)
 	@ci/demo $(BUILD)
@@ -81,6 +122,6 @@ bench-verity: deps $(BUILD)/vforge $(TOOL_BINS)
 	@tests/bench/verity $(BUILD)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-clang
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,18 @@ int vf_digest_buffer(const struct vf_digest_alg *alg, const void *data, size_t l
 		r = vf_digest_final(d, out);
 	vf_digest_free(d);
 	return r;
+}
+
+int vf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+		   uint8_t out[32])
+{
+	unsigned int n = 0;
+
+	if (key_len > INT32_MAX)
+		return -EINVAL;
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) || n != 32)
+		return -EIO;
+	return 0;
 }
 
 int vf_random_bytes(void *buf, size_t len, struct vf_err *err)

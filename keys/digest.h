@@ -69,6 +69,13 @@ int vf_digest_buffer(const struct vf_digest_alg *alg, const void *data, size_t l
 		     uint8_t *out);
 
 /**
+ * HMAC-SHA256 of `data` under `key` into out[32]. Returns 0 or -EIO.
+ * Used to derive identifiers (UUIDs, salts, seeds) from a build seed.
+ */
+int vf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+		   uint8_t out[32]);
+
+/**
  * Fill `buf` with `len` bytes from the system's cryptographic random source.
  * Returns 0 or -EIO with a message.
  */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -186,5 +187,56 @@ int vf_fs_size(int fd, uint64_t *ret_size)
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	*ret_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int vf_fs_remove_tree(const char *path, struct vf_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : vf_err_sys(err, errno, "cannot stat '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return vf_err_sys(err, errno, "cannot remove '%s'", path);
+		return 0;
+	}
+	if (nftw(path, remove_one, 32, FTW_DEPTH | FTW_PHYS) != 0)
+		return vf_err_sys(err, errno, "cannot remove directory tree '%s'", path);
+	return 0;
+}
+
+int vf_fs_mkdtemp(const char *dir, const char *prefix, char **ret, struct vf_err *err)
+{
+	const char *base = dir;
+	size_t len;
+	char *path;
+
+	if (!base) {
+		base = getenv("TMPDIR");
+		if (!base || !*base)
+			base = "/tmp";
+	}
+	len = strlen(base) + strlen(prefix) + 16;
+	path = malloc(len);
+	if (!path)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	snprintf(path, len, "%s/%s.XXXXXX", base, prefix);
+	if (!mkdtemp(path)) {
+		int r = vf_err_sys(err, errno, "cannot create a temporary directory in '%s'", base);
+
+		free(path);
+		return r;
+	}
+	*ret = path;
 	return 0;
 }

@@ -62,6 +62,18 @@ int vf_fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int vf_fs_fsync_parent(const char *path, struct vf_err *err);
 
 /**
+ * Remove a file or a whole directory tree (never following symlinks).
+ * A missing path is not an error. Errors name the path that could not go.
+ */
+int vf_fs_remove_tree(const char *path, struct vf_err *err);
+
+/**
+ * Create a private (0700) temporary directory "<base>/<prefix>.XXXXXX", where
+ * base is `dir` or, when NULL, $TMPDIR or /tmp. *ret is malloc'd.
+ */
+int vf_fs_mkdtemp(const char *dir, const char *prefix, char **ret, struct vf_err *err);
+
+/**
  * Size in bytes of an open regular file or block device.
  * Returns 0 or a negative errno; writes no message.
  */

@@ -10,22 +10,14 @@
 #include "builder/base/fs.h"
 #include "builder/base/hex.h"
 #include "builder/base/uuid.h"
+#include "tests/unit/testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void assert_msg(const struct vf_err *err, const char *want)
-{
-	if (!strstr(err->msg, want))
-		print_error("message '%s' lacks '%s'\n", err->msg, want);
-	assert_non_null(strstr(err->msg, want));
-}
 
 /* ---- hex ----------------------------------------------------------------------- */
 
@@ -349,101 +341,22 @@ static void test_buf_growth(void **state)
 
 /* ---- fs ------------------------------------------------------------------------ */
 
-struct tmpdir {
-	char path[32];
-};
-
-static int dir_setup(void **state)
+/* The file holds exactly the text `want`. */
+static void assert_file_text(const char *path, const char *want)
 {
-	struct tmpdir *d = calloc(1, sizeof(*d));
+	char *text = (char *)vf_test_read_file(path, NULL);
 
-	if (!d)
-		return -1;
-	snprintf(d->path, sizeof(d->path), "/tmp/vf-test-base.XXXXXX");
-	if (!mkdtemp(d->path)) {
-		free(d);
-		return -1;
-	}
-	*state = d;
-	return 0;
-}
-
-static int dir_teardown(void **state)
-{
-	struct tmpdir *d = *state;
-	DIR *dh = opendir(d->path);
-	struct dirent *e;
-	int r;
-
-	if (dh) {
-		while ((e = readdir(dh))) {
-			char *p;
-
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			if (asprintf(&p, "%s/%s", d->path, e->d_name) >= 0) {
-				unlink(p);
-				free(p);
-			}
-		}
-		closedir(dh);
-	}
-	r = rmdir(d->path);
-	free(d);
-	return r;
-}
-
-static char *in_dir(void **state, const char *name)
-{
-	struct tmpdir *d = *state;
-	char *p = NULL;
-
-	assert_true(asprintf(&p, "%s/%s", d->path, name) > 0);
-	return p;
-}
-
-/* Names in the directory, sorted, joined by spaces. */
-static void list_dir(void **state, char *out, size_t size)
-{
-	struct tmpdir *d = *state;
-	struct dirent **names;
-	int n = scandir(d->path, &names, NULL, alphasort);
-	size_t len = 0;
-
-	assert_true(n >= 0);
-	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
-			int w = snprintf(out + len, size - len, "%s%s", len ? " " : "",
-					 names[i]->d_name);
-
-			assert_true(w > 0 && (size_t)w < size - len);
-			len += (size_t)w;
-		}
-		free(names[i]);
-	}
-	free(names);
-}
-
-static void read_text(const char *path, char *out, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	assert_true(fd >= 0);
-	n = read(fd, out, size - 1);
-	assert_true(n >= 0);
-	out[n] = '\0';
-	close(fd);
+	assert_string_equal(text, want);
+	free(text);
 }
 
 static void test_atomic_commit(void **state)
 {
-	char *path = in_dir(state, "out.txt");
+	char *path = vf_test_path(*state, "out.txt");
 	struct vf_fs_atomic a;
 	struct vf_err err = { 0 };
-	char names[256], text[64];
 	struct stat st;
+	char *names;
 	mode_t old;
 
 	vf_fs_atomic_init(&a);
@@ -455,65 +368,60 @@ static void test_atomic_commit(void **state)
 	assert_int_equal(write(a.fd, "hello\n", 6), 6);
 
 	/* before the commit only the temporary file exists */
-	list_dir(state, names, sizeof(names));
+	names = vf_test_list_dir(*state);
 	assert_int_equal(strncmp(names, ".out.txt.tmp.", 13), 0);
 	assert_int_equal(strlen(names), 13 + 6);
+	free(names);
 	assert_int_equal(stat(path, &st), -1);
 
 	assert_int_equal(vf_fs_atomic_commit(&a, &err), 0);
 	assert_int_equal(a.fd, -1);
 	assert_null(a.tmp);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "out.txt");
+	vf_test_assert_listing(*state, "out.txt");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
-	read_text(path, text, sizeof(text));
-	assert_string_equal(text, "hello\n");
+	assert_file_text(path, "hello\n");
 
 	/* a second commit has nothing to do */
 	assert_int_equal(vf_fs_atomic_commit(&a, &err), -EINVAL);
-	assert_msg(&err, "no temporary file to commit");
+	vf_test_assert_contains(err.msg, "no temporary file to commit");
 
 	/* release after commit leaves the file alone */
 	vf_fs_atomic_release(&a);
-	read_text(path, text, sizeof(text));
-	assert_string_equal(text, "hello\n");
+	assert_file_text(path, "hello\n");
 
 	/* replacing an existing file */
 	vf_fs_atomic_init(&a);
 	assert_int_equal(vf_fs_atomic_open(&a, path, 0600, &err), 0);
 	assert_int_equal(write(a.fd, "new", 3), 3);
-	read_text(path, text, sizeof(text));
-	assert_string_equal(text, "hello\n"); /* still the old one */
+	assert_file_text(path, "hello\n"); /* still the old one */
 	assert_int_equal(vf_fs_atomic_commit(&a, &err), 0);
 	vf_fs_atomic_release(&a);
-	read_text(path, text, sizeof(text));
-	assert_string_equal(text, "new");
+	assert_file_text(path, "new");
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "out.txt");
+	vf_test_assert_listing(*state, "out.txt");
 	free(path);
 }
 
 static void test_atomic_release_without_commit(void **state)
 {
-	char *path = in_dir(state, "out.txt");
+	char *path = vf_test_path(*state, "out.txt");
 	struct vf_fs_atomic a;
 	struct vf_err err = { 0 };
-	char names[256];
+	char *names;
 
 	vf_fs_atomic_init(&a);
 	assert_int_equal(vf_fs_atomic_open(&a, path, 0644, &err), 0);
 	assert_int_equal(write(a.fd, "partial", 7), 7);
-	list_dir(state, names, sizeof(names));
+	names = vf_test_list_dir(*state);
 	assert_int_equal(strncmp(names, ".out.txt.tmp.", 13), 0);
+	free(names);
 	vf_fs_atomic_release(&a);
 	assert_int_equal(a.fd, -1);
 	assert_null(a.tmp);
 	assert_null(a.path);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "");
+	vf_test_assert_listing(*state, "");
 
 	/* releasing twice, an unopened handle, or NULL is harmless */
 	vf_fs_atomic_release(&a);
@@ -525,24 +433,21 @@ static void test_atomic_release_without_commit(void **state)
 
 static void test_atomic_open_fails(void **state)
 {
-	char *path = in_dir(state, "no-such-dir/out.txt");
+	char *path = vf_test_path(*state, "no-such-dir/out.txt");
 	struct vf_fs_atomic a;
 	struct vf_err err = { 0 };
-	char *want;
 
 	vf_fs_atomic_init(&a);
 	assert_int_equal(vf_fs_atomic_open(&a, path, 0600, &err), -ENOENT);
-	assert_true(asprintf(&want, "cannot create a temporary file next to '%s'", path) > 0);
-	assert_msg(&err, want);
+	vf_test_assert_containsf(err.msg, "cannot create a temporary file next to '%s'", path);
 	assert_int_equal(a.fd, -1);
 	vf_fs_atomic_release(&a);
-	free(want);
 	free(path);
 }
 
 static void test_pread_pwrite(void **state)
 {
-	char *path = in_dir(state, "data.bin");
+	char *path = vf_test_path(*state, "data.bin");
 	uint8_t buf[64];
 	uint64_t size = 0;
 	int fd, pipefd[2];
@@ -589,13 +494,13 @@ static void test_pread_pwrite(void **state)
 
 static void test_fsync_parent(void **state)
 {
-	char *path = in_dir(state, "x"), *missing = in_dir(state, "gone/x");
+	char *path = vf_test_path(*state, "x"), *missing = vf_test_path(*state, "gone/x");
 	struct vf_err err = { 0 };
 
 	assert_int_equal(vf_fs_fsync_parent(path, &err), 0);
 	assert_int_equal(vf_fs_fsync_parent(missing, &err), -ENOENT);
-	assert_msg(&err, "cannot open directory");
-	assert_msg(&err, "/gone'");
+	vf_test_assert_contains(err.msg, "cannot open directory");
+	vf_test_assert_contains(err.msg, "/gone'");
 	free(path);
 	free(missing);
 }
@@ -615,12 +520,11 @@ int main(void)
 		cmocka_unit_test(test_err_truncation),
 		cmocka_unit_test(test_buf_add),
 		cmocka_unit_test(test_buf_growth),
-		cmocka_unit_test_setup_teardown(test_atomic_commit, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_release_without_commit, dir_setup,
-						dir_teardown),
-		cmocka_unit_test_setup_teardown(test_atomic_open_fails, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_pread_pwrite, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_fsync_parent, dir_setup, dir_teardown),
+		vf_test_in_tmpdir(test_atomic_commit),
+		vf_test_in_tmpdir(test_atomic_release_without_commit),
+		vf_test_in_tmpdir(test_atomic_open_fails),
+		vf_test_in_tmpdir(test_pread_pwrite),
+		vf_test_in_tmpdir(test_fsync_parent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

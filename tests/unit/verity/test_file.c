@@ -6,147 +6,41 @@
 #include <cmocka.h>
 
 #include "builder/verity/verity.h"
+#include "tests/unit/testutil.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct dir {
-	char path[32];
-};
-
-static int setup(void **state)
-{
-	struct dir *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return -1;
-	snprintf(d->path, sizeof(d->path), "/tmp/vf-test-file.XXXXXX");
-	if (!mkdtemp(d->path)) {
-		free(d);
-		return -1;
-	}
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct dir *d = *state;
-	DIR *dh = opendir(d->path);
-	struct dirent *e;
-	int r;
-
-	if (dh) {
-		while ((e = readdir(dh))) {
-			char *p;
-
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			if (asprintf(&p, "%s/%s", d->path, e->d_name) < 0)
-				continue;
-			unlink(p);
-			free(p);
-		}
-		closedir(dh);
-	}
-	r = rmdir(d->path);
-	free(d);
-	return r;
-}
-
-/* "<dir>/<name>", caller frees. */
-static char *in_dir(void **state, const char *name)
-{
-	struct dir *d = *state;
-	char *p = NULL;
-
-	assert_true(asprintf(&p, "%s/%s", d->path, name) > 0);
-	return p;
-}
-
-/* The names in the directory, sorted, joined by spaces. */
-static void list_dir(void **state, char *out, size_t size)
-{
-	struct dir *d = *state;
-	struct dirent **names;
-	int n = scandir(d->path, &names, NULL, alphasort);
-	size_t len = 0;
-
-	assert_true(n >= 0);
-	out[0] = '\0';
-	for (int i = 0; i < n; i++) {
-		if (strcmp(names[i]->d_name, ".") && strcmp(names[i]->d_name, "..")) {
-			int w = snprintf(out + len, size - len, "%s%s", len ? " " : "",
-					 names[i]->d_name);
-
-			assert_true(w > 0 && (size_t)w < size - len);
-			len += (size_t)w;
-		}
-		free(names[i]);
-	}
-	free(names);
-}
-
-static uint64_t next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Write `len` pseudo-random bytes to a new file. */
+/*
+ * Write `len` pseudo-random bytes to a new file: the low byte of each
+ * splitmix64 output, so not the vf-testdata stream of vf_test_make_file().
+ */
 static void make_file(const char *path, uint64_t seed, size_t len)
 {
 	uint8_t *buf = malloc(len ? len : 1);
-	int fd;
 
 	assert_non_null(buf);
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)next(&seed);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
+		buf[i] = (uint8_t)vf_test_splitmix64(&seed);
+	vf_test_write_file(path, buf, len);
 	free(buf);
 }
 
-/* The whole file, its size in *len; caller frees. */
-static uint8_t *slurp(const char *path, size_t *len)
+/* The file holds exactly the `len` bytes at `want`. */
+static void assert_file_is(const char *path, const uint8_t *want, size_t len)
 {
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got_len;
+	uint8_t *got = vf_test_read_file(path, &got_len);
 
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = malloc((size_t)st.st_size + 1);
-	assert_non_null(buf);
-	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return buf;
-}
-
-static void flip(const char *path, uint64_t off)
-{
-	uint8_t b;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, &b, 1, (off_t)off), 1);
-	b ^= 0x01;
-	assert_int_equal(pwrite(fd, &b, 1, (off_t)off), 1);
-	close(fd);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	free(got);
 }
 
 static void default_params(struct vf_verity_params *p)
@@ -155,13 +49,6 @@ static void default_params(struct vf_verity_params *p)
 	for (int i = 0; i < 32; i++)
 		p->salt[i] = (uint8_t)(0x30 + i);
 	p->salt_size = 32;
-}
-
-static void assert_msg(const struct vf_err *err, const char *want)
-{
-	if (!strstr(err->msg, want))
-		print_error("message '%s' lacks '%s'\n", err->msg, want);
-	assert_non_null(strstr(err->msg, want));
 }
 
 static void format_ok(const char *data, const char *hash, struct vf_verity_params *p,
@@ -193,12 +80,11 @@ static void verify_ok(const char *data, const char *hash, struct vf_verity_param
 
 static void test_format_and_verify(void **state)
 {
-	char *data = in_dir(state, "data.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "data.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p, q;
 	struct vf_verity_result res;
 	struct vf_verity_failure fail;
 	struct vf_err err = { 0 };
-	char names[256], *want;
 	int r;
 
 	make_file(data, 1, 40 * 4096);
@@ -206,8 +92,7 @@ static void test_format_and_verify(void **state)
 	format_ok(data, hash, &p, &res);
 	assert_int_equal(p.data_blocks, 40); /* set from the file size */
 	assert_int_equal(res.root_size, 32);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "data.img hash.img");
+	vf_test_assert_listing(*state, "data.img hash.img");
 
 	assert_int_equal(vf_verity_sb_load(hash, 0, &q, &err), 0);
 	assert_true(q.superblock);
@@ -218,31 +103,27 @@ static void test_format_and_verify(void **state)
 	verify_ok(data, hash, &q, &res);
 
 	/* a changed data block: the message names the data file and the block */
-	flip(data, 17 * 4096 + 99);
+	vf_test_flip_file(data, 17 * 4096 + 99, 0x01);
 	r = vf_verity_verify_file(data, hash, &q, NULL, res.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
 	assert_int_equal(fail.block, 17);
-	assert_true(asprintf(&want, "data file '%s': data block 17 (byte 69632)", data) > 0);
-	assert_msg(&err, want);
-	free(want);
-	flip(data, 17 * 4096 + 99);
+	vf_test_assert_containsf(err.msg, "data file '%s': data block 17 (byte 69632)", data);
+	vf_test_flip_file(data, 17 * 4096 + 99, 0x01);
 
 	/* a changed hash block: the message names the hash file */
-	flip(hash, 4096 + 5);
+	vf_test_flip_file(hash, 4096 + 5, 0x01);
 	r = vf_verity_verify_file(data, hash, &q, NULL, res.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_ROOT);
-	assert_true(asprintf(&want, "hash file '%s': root hash mismatch", hash) > 0);
-	assert_msg(&err, want);
-	free(want);
+	vf_test_assert_containsf(err.msg, "hash file '%s': root hash mismatch", hash);
 	free(data);
 	free(hash);
 }
 
 static void test_matches_tree_build(void **state)
 {
-	char *data = in_dir(state, "data.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "data.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res, direct;
 	struct vf_err err = { 0 };
@@ -259,7 +140,7 @@ static void test_matches_tree_build(void **state)
 	assert_int_equal(vf_verity_tree_build(fd, &p, NULL, &tree, &direct, &err), 0);
 	close(fd);
 	assert_memory_equal(res.root, direct.root, 32);
-	file = slurp(hash, &len);
+	file = vf_test_read_file(hash, &len);
 	assert_int_equal(len, direct.geometry.hash_end);
 	assert_memory_equal(file + 4096, tree, (size_t)(direct.geometry.hash_blocks * 4096));
 	free(file);
@@ -272,23 +153,19 @@ static void test_matches_tree_build(void **state)
 
 static void test_not_a_multiple(void **state)
 {
-	char *data = in_dir(state, "odd.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "odd.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res;
 	struct vf_err err = { 0 };
-	char names[256], *want;
 	int r;
 
 	make_file(data, 3, 3 * 4096 + 100);
 	default_params(&p);
 	r = vf_verity_format_file(data, hash, &p, NULL, &res, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_true(asprintf(&want, "data file '%s' is 12388 bytes, not a multiple of the data "
-			     "block size 4096", data) > 0);
-	assert_msg(&err, want);
-	free(want);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "odd.img");
+	vf_test_assert_containsf(err.msg, "data file '%s' is 12388 bytes, not a multiple of the data "
+				 "block size 4096", data);
+	vf_test_assert_listing(*state, "odd.img");
 
 	/* an explicit block count that fits is fine */
 	p.data_blocks = 3;
@@ -302,8 +179,8 @@ static void test_not_a_multiple(void **state)
 		p.data_blocks = 0;
 		r = vf_verity_verify_file(data, hash, &p, NULL, res.root, 32, &fail, &err);
 		assert_int_equal(r, -EINVAL);
-		assert_msg(&err, "not a multiple");
-		assert_msg(&err, data);
+		vf_test_assert_contains(err.msg, "not a multiple");
+		vf_test_assert_contains(err.msg, data);
 	}
 	free(data);
 	free(hash);
@@ -311,12 +188,11 @@ static void test_not_a_multiple(void **state)
 
 static void test_too_many_blocks(void **state)
 {
-	char *data = in_dir(state, "data.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "data.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res;
 	struct vf_verity_failure fail;
 	struct vf_err err = { 0 };
-	char names[256], *want;
 	int r;
 
 	make_file(data, 4, 3 * 4096);
@@ -324,101 +200,84 @@ static void test_too_many_blocks(void **state)
 	p.data_blocks = 5;
 	r = vf_verity_format_file(data, hash, &p, NULL, &res, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_true(asprintf(&want, "data file '%s' holds 12288 bytes, but 5 data blocks of 4096 "
-			     "bytes need 20480", data) > 0);
-	assert_msg(&err, want);
-	free(want);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "data.img");
+	vf_test_assert_containsf(err.msg, "data file '%s' holds 12288 bytes, but 5 data blocks of 4096 "
+				 "bytes need 20480", data);
+	vf_test_assert_listing(*state, "data.img");
 
 	memset(res.root, 0, sizeof(res.root));
 	r = vf_verity_verify_file(data, hash, &p, NULL, res.root, 32, &fail, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_msg(&err, "need 20480");
+	vf_test_assert_contains(err.msg, "need 20480");
 
 	/* a count whose byte size overflows */
 	p.data_blocks = UINT64_MAX / 2;
 	r = vf_verity_format_file(data, hash, &p, NULL, &res, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_msg(&err, "need");
+	vf_test_assert_contains(err.msg, "need");
 	free(data);
 	free(hash);
 }
 
 static void test_missing_and_empty_data(void **state)
 {
-	char *data = in_dir(state, "nope.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "nope.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res;
 	struct vf_verity_failure fail;
 	struct vf_err err = { 0 };
-	char names[256], *want;
 	uint8_t root[32] = { 0 };
 	int r;
 
 	default_params(&p);
 	r = vf_verity_format_file(data, hash, &p, NULL, &res, &err);
 	assert_int_equal(r, -ENOENT);
-	assert_true(asprintf(&want, "cannot open data file '%s': %s", data, strerror(ENOENT)) > 0);
-	assert_msg(&err, want);
-	free(want);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "");
+	vf_test_assert_containsf(err.msg, "cannot open data file '%s': %s", data, strerror(ENOENT));
+	vf_test_assert_listing(*state, "");
 
 	r = vf_verity_verify_file(data, hash, &p, NULL, root, 32, &fail, &err);
 	assert_int_equal(r, -ENOENT);
-	assert_msg(&err, "cannot open data file");
+	vf_test_assert_contains(err.msg, "cannot open data file");
 
 	make_file(data, 5, 0);
 	r = vf_verity_format_file(data, hash, &p, NULL, &res, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_msg(&err, "is empty");
+	vf_test_assert_contains(err.msg, "is empty");
 
 	/* a directory is not a data file */
-	{
-		struct dir *d = *state;
-
-		r = vf_verity_format_file(d->path, hash, &p, NULL, &res, &err);
-		assert_int_equal(r, -EINVAL);
-		assert_msg(&err, "not a regular file or block device");
-	}
+	r = vf_verity_format_file(*state, hash, &p, NULL, &res, &err);
+	assert_int_equal(r, -EINVAL);
+	vf_test_assert_contains(err.msg, "not a regular file or block device");
 
 	/* a missing hash file on verify */
 	make_file(data, 5, 4096 * 2);
 	p.data_blocks = 0;
 	r = vf_verity_verify_file(data, hash, &p, NULL, root, 32, &fail, &err);
 	assert_int_equal(r, -ENOENT);
-	assert_msg(&err, "cannot open hash file");
-	assert_msg(&err, hash);
+	vf_test_assert_contains(err.msg, "cannot open hash file");
+	vf_test_assert_contains(err.msg, hash);
 	free(data);
 	free(hash);
 }
 
 static void test_same_file_overlap(void **state)
 {
-	char *data = in_dir(state, "disk.img"), *link = in_dir(state, "link.img");
+	char *data = vf_test_path(*state, "disk.img"), *link = vf_test_path(*state, "link.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res;
 	struct vf_err err = { 0 };
-	uint8_t *before, *after;
-	size_t blen, alen;
-	char *want;
+	uint8_t *before;
+	size_t blen;
 	int r;
 
 	make_file(data, 6, 8 * 4096);
-	before = slurp(data, &blen);
+	before = vf_test_read_file(data, &blen);
 	default_params(&p);
 	p.hash_offset = 4096;
 	r = vf_verity_format_file(data, data, &p, NULL, &res, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_true(asprintf(&want, "hash area at byte 4096 of '%s' overlaps the data, which ends "
-			     "at byte 32768", data) > 0);
-	assert_msg(&err, want);
-	free(want);
-	after = slurp(data, &alen);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(after, before, blen);
-	free(after);
+	vf_test_assert_containsf(err.msg, "hash area at byte 4096 of '%s' overlaps the data, which ends "
+				 "at byte 32768", data);
+	assert_file_is(data, before, blen);
 
 	/* the same file under another name is detected too */
 	assert_int_equal(symlink(data, link), 0);
@@ -426,11 +285,8 @@ static void test_same_file_overlap(void **state)
 	p.hash_offset = 0;
 	r = vf_verity_format_file(data, link, &p, NULL, &res, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_msg(&err, "overlaps the data");
-	after = slurp(data, &alen);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(after, before, blen);
-	free(after);
+	vf_test_assert_contains(err.msg, "overlaps the data");
+	assert_file_is(data, before, blen);
 	free(before);
 	free(data);
 	free(link);
@@ -438,26 +294,24 @@ static void test_same_file_overlap(void **state)
 
 static void test_same_file_after_data(void **state)
 {
-	char *data = in_dir(state, "disk.img");
+	char *data = vf_test_path(*state, "disk.img");
 	struct vf_verity_params p, q;
 	struct vf_verity_result res;
 	struct vf_verity_failure fail;
 	struct vf_err err = { 0 };
 	uint8_t *before, *after;
 	size_t blen, alen;
-	char names[256];
 	int r;
 
 	make_file(data, 7, 200 * 4096);
-	before = slurp(data, &blen);
+	before = vf_test_read_file(data, &blen);
 	default_params(&p);
 	p.hash_offset = 200 * 4096;
 	format_ok(data, data, &p, &res);
 	assert_int_equal(p.data_blocks, 200);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "disk.img");
+	vf_test_assert_listing(*state, "disk.img");
 
-	after = slurp(data, &alen);
+	after = vf_test_read_file(data, &alen);
 	assert_int_equal(alen, res.geometry.hash_end);
 	assert_int_equal(alen, (200 + 1 + 3) * 4096); /* data, superblock block, top + 2 leaves */
 	assert_memory_equal(after, before, blen); /* the data is unchanged */
@@ -469,7 +323,7 @@ static void test_same_file_after_data(void **state)
 	assert_int_equal(q.data_blocks, 200);
 	verify_ok(data, data, &q, &res);
 
-	flip(data, 150 * 4096);
+	vf_test_flip_file(data, 150 * 4096, 0x01);
 	r = vf_verity_verify_file(data, data, &q, NULL, res.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
@@ -481,15 +335,14 @@ static void test_same_file_after_data(void **state)
 /* A failure after the temporary file exists removes it again. */
 static void test_failure_leaves_nothing(void **state)
 {
-	char *data = in_dir(state, "data.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "data.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res;
 	struct vf_err err = { 0 };
 	struct rlimit old, lim;
 	void (*old_handler)(int);
-	uint8_t *before, *after;
-	size_t blen, alen;
-	char names[256], *want;
+	uint8_t *before;
+	size_t blen;
 	int r;
 
 	make_file(data, 8, 10 * 4096);
@@ -506,28 +359,21 @@ static void test_failure_leaves_nothing(void **state)
 	signal(SIGXFSZ, old_handler);
 
 	assert_int_equal(r, -EFBIG);
-	assert_true(asprintf(&want, "hash file '%s': cannot write the superblock at byte 1048576",
-			     hash) > 0);
-	assert_msg(&err, want);
-	free(want);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "data.img");
+	vf_test_assert_containsf(err.msg, "hash file '%s': cannot write the superblock at byte 1048576",
+				 hash);
+	vf_test_assert_listing(*state, "data.img");
 
 	/* an existing hash file stays as it was */
 	make_file(hash, 9, 5000);
-	before = slurp(hash, &blen);
+	before = vf_test_read_file(hash, &blen);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	old_handler = signal(SIGXFSZ, SIG_IGN);
 	r = vf_verity_format_file(data, hash, &p, NULL, &res, &err);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 	signal(SIGXFSZ, old_handler);
 	assert_int_equal(r, -EFBIG);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "data.img hash.img");
-	after = slurp(hash, &alen);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(after, before, blen);
-	free(after);
+	vf_test_assert_listing(*state, "data.img hash.img");
+	assert_file_is(hash, before, blen);
 	free(before);
 	free(data);
 	free(hash);
@@ -536,11 +382,10 @@ static void test_failure_leaves_nothing(void **state)
 static void test_mode_ignores_umask(void **state)
 {
 	static const mode_t masks[] = { 0, 077, 0777 };
-	char *data = in_dir(state, "data.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "data.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p;
 	struct vf_verity_result res;
 	struct stat st;
-	char names[256];
 
 	make_file(data, 10, 4 * 4096);
 	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
@@ -565,37 +410,34 @@ static void test_mode_ignores_umask(void **state)
 	}
 	assert_int_equal(stat(hash, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "data.img hash.img");
+	vf_test_assert_listing(*state, "data.img hash.img");
 	free(data);
 	free(hash);
 }
 
 static void test_existing_prefix_kept(void **state)
 {
-	char *data = in_dir(state, "data.img"), *hash = in_dir(state, "hash.img");
+	char *data = vf_test_path(*state, "data.img"), *hash = vf_test_path(*state, "hash.img");
 	struct vf_verity_params p, q;
 	struct vf_verity_result res;
 	struct vf_err err = { 0 };
 	uint8_t *before, *after;
 	size_t blen, alen;
-	char names[256];
 
 	make_file(data, 11, 20 * 4096);
 	make_file(hash, 12, 3 * 4096 + 123);
-	before = slurp(hash, &blen);
+	before = vf_test_read_file(hash, &blen);
 	default_params(&p);
 	p.hash_offset = 8192;
 	format_ok(data, hash, &p, &res);
-	after = slurp(hash, &alen);
+	after = vf_test_read_file(hash, &alen);
 	assert_int_equal(alen, res.geometry.hash_end);
 	assert_int_equal(alen, 3 * 4096 + 4096); /* superblock at 8192, one tree block at 12288 */
 	assert_memory_equal(after, before, 8192);
 	assert_memory_equal(after + 8192, "verity\0\0", 8);
 	/* as veritysetup does: the bytes between superblock and tree are kept */
 	assert_memory_equal(after + 8192 + 512, before + 8192 + 512, 3 * 4096 - 8192 - 512);
-	list_dir(state, names, sizeof(names));
-	assert_string_equal(names, "data.img hash.img");
+	vf_test_assert_listing(*state, "data.img hash.img");
 
 	assert_int_equal(vf_verity_sb_load(hash, 8192, &q, &err), 0);
 	verify_ok(data, hash, &q, &res);
@@ -609,7 +451,7 @@ static void test_existing_prefix_kept(void **state)
 		uint8_t *prev = after;
 		size_t plen = alen;
 
-		after = slurp(hash, &alen);
+		after = vf_test_read_file(hash, &alen);
 		/* the tree ends at 8192, the file keeps its 16384 bytes as veritysetup does */
 		assert_int_equal(res.geometry.hash_end, 2 * 4096);
 		assert_int_equal(alen, plen);
@@ -626,31 +468,26 @@ static void test_existing_prefix_kept(void **state)
 
 static void test_sb_load_errors(void **state)
 {
-	char *hash = in_dir(state, "hash.img"), *missing = in_dir(state, "missing.img");
+	char *hash = vf_test_path(*state, "hash.img"), *missing = vf_test_path(*state, "missing.img");
 	struct vf_verity_params q;
 	struct vf_err err = { 0 };
-	char *want;
 	int r;
 
 	make_file(hash, 13, 300);
 	r = vf_verity_sb_load(hash, 0, &q, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_true(asprintf(&want, "hash file '%s' has no verity superblock at byte 0: it ends "
-			     "first", hash) > 0);
-	assert_msg(&err, want);
-	free(want);
+	vf_test_assert_containsf(err.msg, "hash file '%s' has no verity superblock at byte 0: it ends "
+				 "first", hash);
 
 	make_file(hash, 13, 4096);
 	r = vf_verity_sb_load(hash, 512, &q, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_true(asprintf(&want, "hash file '%s' at byte 512: no verity superblock", hash) > 0);
-	assert_msg(&err, want);
-	free(want);
+	vf_test_assert_containsf(err.msg, "hash file '%s' at byte 512: no verity superblock", hash);
 
 	r = vf_verity_sb_load(missing, 0, &q, &err);
 	assert_int_equal(r, -ENOENT);
-	assert_msg(&err, "cannot open hash file");
-	assert_msg(&err, missing);
+	vf_test_assert_contains(err.msg, "cannot open hash file");
+	vf_test_assert_contains(err.msg, missing);
 	free(hash);
 	free(missing);
 }
@@ -658,17 +495,17 @@ static void test_sb_load_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_format_and_verify, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_matches_tree_build, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_a_multiple, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_too_many_blocks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_and_empty_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_same_file_overlap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_same_file_after_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failure_leaves_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode_ignores_umask, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_existing_prefix_kept, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sb_load_errors, setup, teardown),
+		vf_test_in_tmpdir(test_format_and_verify),
+		vf_test_in_tmpdir(test_matches_tree_build),
+		vf_test_in_tmpdir(test_not_a_multiple),
+		vf_test_in_tmpdir(test_too_many_blocks),
+		vf_test_in_tmpdir(test_missing_and_empty_data),
+		vf_test_in_tmpdir(test_same_file_overlap),
+		vf_test_in_tmpdir(test_same_file_after_data),
+		vf_test_in_tmpdir(test_failure_leaves_nothing),
+		vf_test_in_tmpdir(test_mode_ignores_umask),
+		vf_test_in_tmpdir(test_existing_prefix_kept),
+		vf_test_in_tmpdir(test_sb_load_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "builder/verity/verity.h"
+#include "tests/unit/testutil.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,9 +49,7 @@ static void build_fails(const struct vf_verity_params *p, int code, const char *
 	r = vf_verity_geometry_build(p, &g, &err);
 	assert_int_equal(r, -code);
 	assert_int_equal(err.code, -code);
-	if (!strstr(err.msg, want))
-		print_error("message '%s' lacks '%s'\n", err.msg, want);
-	assert_non_null(strstr(err.msg, want));
+	vf_test_assert_contains(err.msg, want);
 	/* ret is written only on success */
 	assert_memory_equal(&g, &before, sizeof(g));
 }

@@ -11,6 +11,7 @@
 
 #include "builder/base/hex.h"
 #include "builder/verity/verity.h"
+#include "tests/unit/testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,27 +25,6 @@
 #define MIB (1024u * 1024u)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* splitmix64, as in tests/tools/vf-testdata.c, so `vf-testdata SEED N` gives the same bytes. */
-static uint64_t next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* n must be a multiple of 8 except at the very end of a stream. */
-static void fill(uint8_t *buf, size_t n, uint64_t *state)
-{
-	for (size_t i = 0; i < n; i += 8) {
-		uint64_t v = next(state);
-
-		for (size_t k = 0; k < 8 && i + k < n; k++)
-			buf[i + k] = (uint8_t)(v >> (8 * k));
-	}
-}
 
 /* An anonymous temporary file (already unlinked). */
 static int tmp_fd(void)
@@ -62,20 +42,14 @@ static void pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	assert_int_equal(pwrite(fd, buf, len, (off_t)off), (ssize_t)len);
 }
 
-/* `bytes` of vf-testdata output for `seed` at offset `off` of fd. */
+/* `bytes` of vf-testdata output for `seed` (vf_test_data) at offset `off` of fd. */
 static void write_data(int fd, uint64_t seed, uint64_t bytes, uint64_t off)
 {
-	uint8_t *buf = malloc(MIB);
-	uint64_t done = 0;
+	uint8_t *buf = malloc(bytes ? (size_t)bytes : 1);
 
 	assert_non_null(buf);
-	while (done < bytes) {
-		size_t n = bytes - done < MIB ? (size_t)(bytes - done) : MIB;
-
-		fill(buf, n, &seed);
-		pwrite_all(fd, buf, n, off + done);
-		done += n;
-	}
+	vf_test_data(seed, buf, (size_t)bytes);
+	pwrite_all(fd, buf, (size_t)bytes, off);
 	free(buf);
 }
 
@@ -94,15 +68,6 @@ static uint8_t *read_all(int fd, uint64_t off, size_t len)
 	assert_non_null(buf);
 	assert_int_equal(pread(fd, buf, len, (off_t)off), (ssize_t)len);
 	return buf;
-}
-
-static void flip(int fd, uint64_t off)
-{
-	uint8_t b;
-
-	assert_int_equal(pread(fd, &b, 1, (off_t)off), 1);
-	b ^= 0xff;
-	pwrite_all(fd, &b, 1, off);
 }
 
 static void set_params(struct vf_verity_params *p, const char *hash, uint32_t type,
@@ -170,13 +135,6 @@ static void verify_ok(int dfd, int hfd, const struct vf_verity_params *p, unsign
 		print_error("verify failed: %s\n", err.msg);
 	assert_int_equal(r, 0);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_NONE);
-}
-
-static void assert_msg(const struct vf_err *err, const char *want)
-{
-	if (!strstr(err->msg, want))
-		print_error("message '%s' lacks '%s'\n", err->msg, want);
-	assert_non_null(strstr(err->msg, want));
 }
 
 /* out = H(a || b || c) with OpenSSL directly. */
@@ -442,12 +400,12 @@ static void test_single_block(void **state)
 
 		hfd = hash_file(&p, &res, tree);
 		verify_ok(dfd, hfd, &p, 1, &res);
-		flip(dfd, 4095);
+		vf_test_flip_fd(dfd, 4095, 0xff);
 		r = verify(dfd, hfd, &p, 1, 0, res.root, 32, &fail, &err);
 		assert_int_equal(r, -EBADMSG);
 		assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
 		assert_int_equal(fail.block, 0);
-		assert_msg(&err, "data block 0 (byte 0) does not match the root hash");
+		vf_test_assert_contains(err.msg, "data block 0 (byte 0) does not match the root hash");
 		free(block);
 		free(tree);
 		close(hfd);
@@ -591,11 +549,8 @@ static int image_file(bool sparse, uint64_t prefix)
 		uint8_t *img = calloc(1, size);
 
 		assert_non_null(img);
-		for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
-			uint64_t seed = chunks[i].seed;
-
-			fill(img + chunks[i].off, chunks[i].len, &seed);
-		}
+		for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+			vf_test_data(chunks[i].seed, img + chunks[i].off, chunks[i].len);
 		pwrite_all(fd, img, size, prefix);
 		free(img);
 	}
@@ -637,7 +592,7 @@ static void test_sparse(void **state)
 	verify_ok(sparse_fd, hfd, &p, 2, &full);
 
 	/* a byte written into a hole is found, it is not taken for zeros */
-	flip(sparse_fd, 20 * MIB + 4096 * 3 + 17);
+	vf_test_flip_fd(sparse_fd, 20 * MIB + 4096 * 3 + 17, 0xff);
 	r = verify(sparse_fd, hfd, &p, 2, 0, full.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
@@ -673,7 +628,7 @@ static void test_data_offset(void **state)
 		hfd = hash_file(&p, &res, tree);
 		r = verify(fd, hfd, &p, 2, prefix, res.root, 32, &fail, &err);
 		assert_int_equal(r, 0);
-		flip(fd, prefix + 1000 * 4096 + 5);
+		vf_test_flip_fd(fd, prefix + 1000 * 4096 + 5, 0xff);
 		r = verify(fd, hfd, &p, 2, prefix, res.root, 32, &fail, &err);
 		assert_int_equal(r, -EBADMSG);
 		assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
@@ -719,7 +674,6 @@ static void test_data_block_corruption(void **state)
 	struct fixture f;
 	struct vf_verity_failure fail;
 	struct vf_err err;
-	char want[128];
 	int r;
 
 	(void)state;
@@ -728,26 +682,24 @@ static void test_data_block_corruption(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint64_t off = bad[i] * 4096 + 123;
 
-		flip(f.dfd, off);
+		vf_test_flip_fd(f.dfd, off, 0xff);
 		r = verify(f.dfd, f.hfd, &f.p, 2, 0, f.res.root, 32, &fail, &err);
 		assert_int_equal(r, -EBADMSG);
 		assert_int_equal(err.code, -EBADMSG);
 		assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
 		assert_int_equal(fail.block, bad[i]);
 		assert_int_equal(fail.offset, bad[i] * 4096);
-		snprintf(want, sizeof(want), "data block %llu (byte %llu) does not match",
-			 (unsigned long long)bad[i], (unsigned long long)(bad[i] * 4096));
-		assert_msg(&err, want);
-		snprintf(want, sizeof(want), "in hash block %llu",
-			 (unsigned long long)(2 + bad[i] / 128));
-		assert_msg(&err, want);
-		flip(f.dfd, off);
+		vf_test_assert_containsf(err.msg, "data block %llu (byte %llu) does not match",
+					 (unsigned long long)bad[i], (unsigned long long)(bad[i] * 4096));
+		vf_test_assert_containsf(err.msg, "in hash block %llu",
+					 (unsigned long long)(2 + bad[i] / 128));
+		vf_test_flip_fd(f.dfd, off, 0xff);
 		verify_ok(f.dfd, f.hfd, &f.p, 2, &f.res);
 	}
 
 	/* two bad blocks in different workers: the first one is reported */
-	flip(f.dfd, 2900 * 4096);
-	flip(f.dfd, 100 * 4096 + 4095);
+	vf_test_flip_fd(f.dfd, 2900 * 4096, 0xff);
+	vf_test_flip_fd(f.dfd, 100 * 4096 + 4095, 0xff);
 	for (unsigned threads = 1; threads <= 2; threads++) {
 		r = verify(f.dfd, f.hfd, &f.p, threads, 0, f.res.root, 32, &fail, &err);
 		assert_int_equal(r, -EBADMSG);
@@ -771,26 +723,26 @@ static void test_hash_block_corruption(void **state)
 	assert_int_equal(f.res.geometry.level_start[0], 2);
 
 	/* leaf block 5 is hash block 7 */
-	flip(f.hfd, 7 * 4096 + 10);
+	vf_test_flip_fd(f.hfd, 7 * 4096 + 10, 0xff);
 	r = verify(f.dfd, f.hfd, &f.p, 2, 0, f.res.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_HASH_BLOCK);
 	assert_int_equal(fail.block, 7);
 	assert_int_equal(fail.level, 0);
 	assert_int_equal(fail.offset, 7 * 4096);
-	assert_msg(&err, "hash block 7 (level 0, byte 28672) does not match its digest in level 1");
-	flip(f.hfd, 7 * 4096 + 10);
+	vf_test_assert_contains(err.msg, "hash block 7 (level 0, byte 28672) does not match its digest in level 1");
+	vf_test_flip_fd(f.hfd, 7 * 4096 + 10, 0xff);
 	verify_ok(f.dfd, f.hfd, &f.p, 2, &f.res);
 
 	/* the top block: the root no longer matches */
-	flip(f.hfd, 1 * 4096 + 4000);
+	vf_test_flip_fd(f.hfd, 1 * 4096 + 4000, 0xff);
 	r = verify(f.dfd, f.hfd, &f.p, 2, 0, f.res.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_ROOT);
 	assert_int_equal(fail.block, 1);
 	assert_int_equal(fail.level, 1);
-	assert_msg(&err, "root hash mismatch");
-	flip(f.hfd, 1 * 4096 + 4000);
+	vf_test_assert_contains(err.msg, "root hash mismatch");
+	vf_test_flip_fd(f.hfd, 1 * 4096 + 4000, 0xff);
 
 	/* a different root for an intact tree */
 	{
@@ -824,13 +776,13 @@ static void test_middle_level_corruption(void **state)
 	hfd = hash_file(&p, &res, tree);
 	blk = res.geometry.level_start[1] + 1;
 	assert_int_equal(blk, 2);
-	flip(hfd, blk * 4096);
+	vf_test_flip_fd(hfd, blk * 4096, 0xff);
 	r = verify(dfd, hfd, &p, 2, 0, res.root, 32, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_HASH_BLOCK);
 	assert_int_equal(fail.level, 1);
 	assert_int_equal(fail.block, 2);
-	assert_msg(&err, "hash block 2 (level 1");
+	vf_test_assert_contains(err.msg, "hash block 2 (level 1");
 	free(tree);
 	close(hfd);
 	close(dfd);
@@ -868,7 +820,7 @@ static void test_padding_in_digest(void **state)
 	assert_int_equal(fail.block, 1);
 	assert_int_equal(fail.level, 0);
 	assert_int_equal(fail.offset, 4096 + 20);
-	assert_msg(&err, "hash block 1 (level 0) has non-zero padding at byte 4116");
+	vf_test_assert_contains(err.msg, "hash block 1 (level 0) has non-zero padding at byte 4116");
 	/* with the original root the changed block is caught first */
 	r = verify(f.dfd, f.hfd, &f.p, 1, 0, f.res.root, 20, &fail, &err);
 	assert_int_equal(r, -EBADMSG);
@@ -916,7 +868,7 @@ static void test_padding_in_leaf_tail(void **state)
 	assert_int_equal(fail.block, 3);
 	assert_int_equal(fail.level, 0);
 	assert_int_equal(fail.offset, 3 * 4096 + 72 * 32);
-	assert_msg(&err, "hash block 3 (level 0) has non-zero padding");
+	vf_test_assert_contains(err.msg, "hash block 3 (level 0) has non-zero padding");
 
 	/* the same in the tail of the top block */
 	free(top);
@@ -956,7 +908,7 @@ static void test_truncated(void **state)
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_TRUNCATED);
 	assert_int_equal(fail.block, 25);
 	assert_int_equal(fail.offset, end - 4096);
-	assert_msg(&err, "hash data ends at byte 102400, but the tree ends at byte 106496");
+	vf_test_assert_contains(err.msg, "hash data ends at byte 102400, but the tree ends at byte 106496");
 
 	assert_int_equal(ftruncate(f.hfd, (off_t)(end - 100)), 0);
 	r = verify(f.dfd, f.hfd, &f.p, 2, 0, f.res.root, 32, &fail, &err);
@@ -982,7 +934,7 @@ static void test_wrong_root_size(void **state)
 	fixture_open(&f, "sha256", 1, 10, 76);
 	r = verify(f.dfd, f.hfd, &f.p, 1, 0, f.res.root, 20, &fail, &err);
 	assert_int_equal(r, -EINVAL);
-	assert_msg(&err, "root hash is 20 bytes, but sha256 gives 32");
+	vf_test_assert_contains(err.msg, "root hash is 20 bytes, but sha256 gives 32");
 	r = verify(f.dfd, f.hfd, &f.p, 1, 0, f.res.root, 64, &fail, &err);
 	assert_int_equal(r, -EINVAL);
 	fixture_close(&f);
@@ -1093,14 +1045,14 @@ static void test_short_data(void **state)
 	r = vf_verity_tree_build(dfd, &p, NULL, &tree, &res, &err);
 	assert_int_equal(r, -EIO);
 	assert_null(tree);
-	assert_msg(&err, "need 81920 bytes");
+	vf_test_assert_contains(err.msg, "need 81920 bytes");
 
 	/* a partial last block */
 	write_data(dfd, 80, 4096 * 10 - 1000, 4096 * 10);
 	vf_err_clear(&err);
 	r = vf_verity_tree_build(dfd, &p, NULL, &tree, &res, &err);
 	assert_int_equal(r, -EIO);
-	assert_msg(&err, "need 81920 bytes");
+	vf_test_assert_contains(err.msg, "need 81920 bytes");
 
 	/* verification of a file cut after formatting */
 	assert_int_equal(ftruncate(dfd, 20 * 4096), 0);
@@ -1110,14 +1062,14 @@ static void test_short_data(void **state)
 	r = verify(dfd, hfd, &p, 1, 0, full.root, 32, &fail, &err);
 	assert_true(r < 0);
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_NONE);
-	assert_msg(&err, "need 81920 bytes");
+	vf_test_assert_contains(err.msg, "need 81920 bytes");
 
 	/* a single block */
 	set_params(&p, "sha256", 1, 4096, 4096, 1, 32);
 	assert_int_equal(ftruncate(dfd, 100), 0);
 	r = vf_verity_tree_build(dfd, &p, NULL, &tree, &res, &err);
 	assert_int_equal(r, -EIO);
-	assert_msg(&err, "less than one data block");
+	vf_test_assert_contains(err.msg, "less than one data block");
 	free(full_tree);
 	close(hfd);
 	close(dfd);
