@@ -1,0 +1,680 @@
+/*
+ * vf_ext4_write checked by independent tools: e2fsck -fn must find nothing,
+ * and debugfs must show exactly the tree (content, modes, owners, times,
+ * symlinks, hardlinks, devices, xattrs, inode order, holes).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "tests/unit/ext4/ext4_test.h"
+
+#include <time.h>
+
+/* Inode numbers of the typical tree: lost+found is 11, then path order; hardlinks share. */
+static uint32_t typical_ino(size_t i)
+{
+	uint32_t ino = 12;
+
+	for (size_t j = 0; j < i; j++)
+		if (t_typical[j].type != VF_TREE_HARDLINK)
+			ino++;
+	if (t_typical[i].type == VF_TREE_HARDLINK)
+		for (size_t j = 0; j < T_TYPICAL_N; j++)
+			if (!strcmp(t_typical[j].path, t_typical[i].link))
+				return typical_ino(j);
+	return ino;
+}
+
+/* debugfs's name for a type ("Type: ..."). */
+static const char *type_name(enum vf_tree_type type)
+{
+	switch (type) {
+	case VF_TREE_DIR: return "Type: directory ";
+	case VF_TREE_SYMLINK: return "Type: symlink ";
+	case VF_TREE_CHR: return "Type: character special ";
+	case VF_TREE_BLK: return "Type: block special ";
+	case VF_TREE_FIFO: return "Type: FIFO ";
+	case VF_TREE_SOCK: return "Type: socket ";
+	default: return "Type: regular ";
+	}
+}
+
+/* "<name>: 0x%08x:%08x" of a debugfs stat, as seconds and extra. */
+static void stat_time(const char *st, const char *name, uint32_t *lo, uint32_t *extra)
+{
+	char key[32];
+	const char *p;
+
+	snprintf(key, sizeof(key), "%s: 0x", name);
+	p = strstr(st, key);
+	if (!p)
+		print_error("no %s in:\n%s\n", key, st);
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + strlen(key), "%8x:%8x", lo, extra), 2);
+}
+
+static void check_times(const char *st, int64_t mtime)
+{
+	uint32_t lo, extra;
+
+	stat_time(st, " ctime", &lo, &extra);
+	assert_int_equal(lo, (uint32_t)T_EPOCH);
+	assert_int_equal(extra, 0);
+	stat_time(st, " atime", &lo, &extra);
+	assert_int_equal(lo, (uint32_t)T_EPOCH);
+	assert_int_equal(extra, 0);
+	stat_time(st, "crtime", &lo, &extra);
+	assert_int_equal(lo, (uint32_t)T_EPOCH);
+	assert_int_equal(extra, 0);
+	stat_time(st, " mtime", &lo, &extra);
+	assert_int_equal(lo, (uint32_t)mtime);
+	assert_int_equal(extra, 0);
+	assert_non_null(strstr(st, "Generation: 0 "));
+}
+
+/* The value of one xattr, through debugfs ea_get -f. */
+static uint8_t *ea_get(const char *dir, const char *img, const char *path, const char *name,
+		       size_t *len)
+{
+	char *out_path = vf_test_path(dir, "ea.out");
+	char *out;
+	uint8_t *v;
+
+	unlink(out_path);
+	out = t_debugfs(img, "ea_get -f %s %s %s", out_path, path, name);
+	free(out);
+	v = vf_test_read_file(out_path, len);
+	free(out_path);
+	return v;
+}
+
+static void check_ea(const char *dir, const char *img, const char *path, const char *name,
+		     const void *want, size_t want_len)
+{
+	size_t len;
+	uint8_t *v = ea_get(dir, img, path, name, &len);
+
+	if (len != want_len || memcmp(v, want, len))
+		print_error("%s %s: %zu bytes, want %zu\n", path, name, len, want_len);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(v, want, len);
+	free(v);
+}
+
+/* A second tree on the store of the first (already made by t_tree). */
+static struct vf_tree *t_tree_again(const char *dir)
+{
+	char *store = vf_test_path(dir, "store");
+	struct vf_tree *t = vf_tree_new(NULL, store);
+
+	assert_non_null(t);
+	free(store);
+	return t;
+}
+
+static void test_empty(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "empty.img");
+	struct vf_ext4_opts o = t_opts();
+	char *out, *st;
+
+	t_write(img, NULL, &o);
+	assert_int_equal(t_file_size(img), (long long)o.size);
+	t_fsck_clean(img);
+	out = t_debugfs(img, "ls -p /");
+	assert_string_equal(out, "/2/040755/0/0/.//\n/2/040755/0/0/..//\n"
+				 "/11/040700/0/0/lost+found//\n\n");
+	free(out);
+	st = t_stat(img, "lost+found");
+	assert_int_equal(t_field(st, "Size: ", 10), 16384);
+	assert_int_equal(t_field(st, "Links: ", 10), 2);
+	check_times(st, T_EPOCH);
+	free(st);
+	st = t_stat(img, "/");
+	assert_int_equal(t_field(st, "Links: ", 10), 3);
+	free(st);
+	/* the reserved inodes are marked used: 11 in use, nothing else */
+	out = t_debugfs(img, "stats");
+	assert_int_equal(t_field(out, "Inode count:", 10) - t_field(out, "Free inodes:", 10), 11);
+	free(out);
+	free(img);
+}
+
+static void test_typical_tree(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "typical.img");
+	char *rd = vf_test_path(dir, "rdump");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	char *out, *st;
+	int status;
+
+	t_typical_tree(t);
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+
+	/* every entry: inode number in path order, type, mode, owner, times, links */
+	for (size_t i = 0; i < T_TYPICAL_N; i++) {
+		const struct t_entry *e = &t_typical[i];
+		const struct t_entry *f = e;
+		char mode[32];
+
+		if (e->type == VF_TREE_HARDLINK)
+			for (size_t j = 0; j < T_TYPICAL_N; j++)
+				if (!strcmp(t_typical[j].path, e->link))
+					f = &t_typical[j];
+		st = t_stat(img, e->path);
+		if (t_field(st, "Inode: ", 10) != typical_ino(i))
+			print_error("%s: %s", e->path, st);
+		assert_int_equal(t_field(st, "Inode: ", 10), typical_ino(i));
+		vf_test_assert_contains(st, type_name(f->type));
+		snprintf(mode, sizeof(mode), "Mode:  0%03o ", f->mode);
+		vf_test_assert_contains(st, mode);
+		assert_int_equal(t_field(st, "User: ", 10), f->uid);
+		assert_int_equal(t_field(st, "Group: ", 10), f->gid);
+		check_times(st, f->mtime);
+		if (f->type == VF_TREE_FILE || f->type == VF_TREE_SYMLINK)
+			assert_int_equal(t_field(st, "Size: ", 10), f->size);
+		if (f->type == VF_TREE_FILE)
+			assert_int_equal(t_field(st, "Links: ", 10),
+					 !strcmp(f->path, "usr/bin/su") ? 2 : 1);
+		free(st);
+	}
+
+	/* directory listings: entries in name order, with the right modes and owners */
+	out = t_debugfs(img, "ls -p /");
+	assert_string_equal(out, "/2/040751/1/2/.//\n/2/040751/1/2/..//\n"
+				 "/12/040755/0/0/dev//\n/17/040755/0/0/etc//\n"
+				 "/20/040755/0/0/home//\n/23/040755/0/0/lib//\n"
+				 "/11/040700/0/0/lost+found//\n/27/040755/0/0/run//\n"
+				 "/29/041777/0/0/tmp//\n/30/040755/0/0/usr//\n"
+				 "/34/040755/0/0/var//\n\n");
+	free(out);
+	st = t_stat(img, "/");
+	assert_int_equal(t_field(st, "Links: ", 10), 11); /* 2 + 9 subdirectories */
+	check_times(st, T_EPOCH - 5);
+	free(st);
+
+	/* content, through debugfs rdump */
+	assert_int_equal(mkdir(rd, 0700), 0);
+	out = t_debugfs(img, "rdump / %s", rd);
+	free(out);
+	for (size_t i = 0; i < T_TYPICAL_N; i++) {
+		const struct t_entry *e = &t_typical[i];
+		char *p = vf_test_path(rd, e->path);
+
+		if (e->type == VF_TREE_FILE) {
+			size_t len;
+			uint8_t *got = vf_test_read_file(p, &len), *want = t_content(e);
+
+			assert_int_equal(len, e->size);
+			assert_memory_equal(got, want, len);
+			free(got);
+			free(want);
+		} else if (e->type == VF_TREE_SYMLINK) {
+			char buf[4200];
+			ssize_t n = readlink(p, buf, sizeof(buf));
+
+			assert_int_equal(n, (ssize_t)e->size);
+			assert_memory_equal(buf, t_target(e->size), e->size);
+		}
+		free(p);
+	}
+	out = t_run(&status, "cmp '%s/usr/bin/su' '%s/usr/bin/passwd'", rd, rd);
+	assert_int_equal(status, 0);
+	free(out);
+
+	/* symlinks: up to 59 bytes inline, from 60 in a block */
+	st = t_stat(img, "lib/fast59");
+	vf_test_assert_containsf(st, "Fast link dest: \"%s\"", t_target(59));
+	assert_int_equal(t_field(st, "Blockcount: ", 10), 0);
+	free(st);
+	st = t_stat(img, "lib/slow60");
+	assert_null(strstr(st, "Fast link dest"));
+	assert_int_equal(t_field(st, "Blockcount: ", 10), 8);
+	free(st);
+
+	/* devices: old encoding when major and minor fit a byte, new otherwise */
+	st = t_stat(img, "dev/null");
+	vf_test_assert_contains(st, "Type: character special");
+	vf_test_assert_contains(st, "Device major/minor number: 01:03 (hex 01:03)");
+	free(st);
+	st = t_stat(img, "dev/sda");
+	vf_test_assert_contains(st, "Type: block special");
+	vf_test_assert_contains(st, "Device major/minor number: 08:00 (hex 08:00)");
+	free(st);
+	st = t_stat(img, "dev/big");
+	vf_test_assert_contains(st, "(New-style) Device major/minor number: 300:70000");
+	free(st);
+	st = t_stat(img, "dev/fifo");
+	vf_test_assert_contains(st, "Type: FIFO");
+	free(st);
+	st = t_stat(img, "run/sock");
+	vf_test_assert_contains(st, "Type: socket");
+	free(st);
+
+	/* holes: all-zero blocks are not allocated */
+	st = t_stat(img, "var/zero");
+	assert_int_equal(t_field(st, "Blockcount: ", 10), 0);
+	free(st);
+	st = t_stat(img, "var/ends");
+	assert_int_equal(t_field(st, "Blockcount: ", 10), 16);
+	free(st);
+	out = t_debugfs(img, "ex var/ends");
+	vf_test_assert_contains(out, "     0 -     0");
+	vf_test_assert_contains(out, "   255 -   255");
+	free(out);
+
+	/* xattrs, byte for byte (the ACL converted to disk format and back) */
+	check_ea(dir, img, "usr/bin/su", "security.selinux", "system_u:object_r:su_exec_t:s0", 31);
+	check_ea(dir, img, "usr/bin/su", "security.capability", t_cap, sizeof(t_cap));
+	check_ea(dir, img, "usr/bin/su", "user.note", "set-uid", 7);
+	check_ea(dir, img, "usr/bin/su", "trusted.md5", "0123456789abcdef", 16);
+	check_ea(dir, img, "usr/bin/passwd", "user.note", "set-uid", 7);
+	/* the ACL in ext4's disk format (fs/ext4/acl.h): version 1, short entries without ids */
+	{
+		static const uint8_t disk_acl[] = { 1, 0, 0, 0,     1, 0, 7, 0,
+						    2, 0, 5, 0, 0xe8, 3, 0, 0,
+						    4, 0, 5, 0,     0x10, 0, 5, 0,
+						    0x20, 0, 4, 0 };
+
+		check_ea(dir, img, "-r etc/shadow", "system.posix_acl_access", disk_acl,
+			 sizeof(disk_acl));
+	}
+	check_ea(dir, img, "etc", "security.selinux", "system_u:object_r:etc_t:s0", 27);
+	check_ea(dir, img, "/", "security.selinux", "system_u:object_r:root_t:s0", 28);
+	check_ea(dir, img, "dev/null", "security.selinux", "system_u:object_r:null_device_t:s0",
+		 35);
+	out = t_debugfs(img, "ea_list etc/hostname");
+	assert_null(strstr(out, "="));
+	free(out);
+
+	/* e2fsck -fy finds nothing to change: only the superblock's check time moves */
+	out = t_run(&status, "cp '%s' '%s.fy' && e2fsck -fy '%s.fy' >/dev/null && "
+			     "cmp -i 4096 '%s' '%s.fy'", img, img, img, img, img);
+	if (status)
+		print_error("%s\n", out);
+	assert_int_equal(status, 0);
+	free(out);
+
+	vf_tree_free(t);
+	free(rd);
+	free(img);
+}
+
+static void test_big_directory(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "big.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	struct timespec a, b;
+	char path[64], *out, *st;
+	int status;
+
+	for (int i = 0; i < 50000; i++) {
+		snprintf(path, sizeof(path), "d/entry-%05d", i);
+		t_add(t, VF_TREE_FIFO, path, 0644, 0, 0, T_EPOCH, NULL, NULL, 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t_write(img, t, &o);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	/* linear in the entries: well under a second on any machine that runs the tests */
+	assert_true((double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9 < 5.0);
+	t_fsck_clean(img);
+
+	st = t_stat(img, "d");
+	vf_test_assert_contains(st, "Flags: 0x81000"); /* extents, htree index */
+	free(st);
+	out = t_debugfs(img, "htree d");
+	vf_test_assert_contains(out, "Indirect levels: 0");
+	free(out);
+	out = t_run(&status, "LC_ALL=C debugfs -R 'ls -p d' '%s' 2>/dev/null | grep -c /", img);
+	assert_int_equal(atoi(out), 50002);
+	free(out);
+	/* lookups through the index find each entry, numbered in path order (d is 12) */
+	for (int i = 0; i < 50000; i += 4999) {
+		snprintf(path, sizeof(path), "d/entry-%05d", i);
+		st = t_stat(img, path);
+		assert_int_equal(t_field(st, "Inode: ", 10), 13 + i);
+		free(st);
+	}
+	out = t_run(&status, "cp '%s' '%s.fy' && e2fsck -fy '%s.fy' >/dev/null && "
+			     "cmp -i 4096 '%s' '%s.fy'", img, img, img, img, img);
+	assert_int_equal(status, 0);
+	free(out);
+	vf_tree_free(t);
+	free(img);
+}
+
+static void test_two_level_htree(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "htree2.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	char path[300], *out, *st;
+	int status;
+
+	/* 200-byte names: 19 per block, so 12,000 need more leaves than one index holds */
+	for (int i = 0; i < 12000; i++) {
+		snprintf(path, sizeof(path), "long/%0200d", i);
+		t_add(t, VF_TREE_SOCK, path, 0644, 0, 0, T_EPOCH, NULL, NULL, 0);
+	}
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	out = t_debugfs(img, "htree long");
+	vf_test_assert_contains(out, "Indirect levels: 1");
+	free(out);
+	snprintf(path, sizeof(path), "long/%0200d", 7777);
+	st = t_stat(img, path);
+	assert_int_equal(t_field(st, "Inode: ", 10), 13 + 7777);
+	free(st);
+	out = t_run(&status, "cp '%s' '%s.fy' && e2fsck -fy '%s.fy' >/dev/null && "
+			     "cmp -i 4096 '%s' '%s.fy'", img, img, img, img, img);
+	assert_int_equal(status, 0);
+	free(out);
+	vf_tree_free(t);
+	free(img);
+}
+
+static void test_journal(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "journal.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	char *out, *st;
+	int status;
+
+	t_typical_tree(t);
+	o.journal = true;
+	o.size = UINT64_C(256) << 20;
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	out = t_run(&status, "LC_ALL=C TZ=UTC dumpe2fs -h '%s'", img);
+	assert_int_equal(status, 0);
+	vf_test_assert_contains(out, "Filesystem features:      has_journal ext_attr dir_index");
+	/* ext2fs_default_journal_size: 4096 blocks below 1 GiB */
+	vf_test_assert_contains(out, "Total journal blocks:     4096");
+	vf_test_assert_contains(out, "Journal inode:            8");
+	/* a writable file system gets one inode per 16 KiB */
+	assert_int_equal(t_field(out, "Inode count:", 10), 16384);
+	free(out);
+	st = t_stat(img, "<8>");
+	check_times(st, T_EPOCH);
+	free(st);
+	vf_tree_free(t);
+	free(img);
+}
+
+/* A file of `blocks` blocks with every other block non-zero: blocks/2 extents. */
+static void test_fragmented(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "frag.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	const size_t sizes[] = { 9 * 4096, 700 * 4096, 3001 * 4096 };
+	const char *names[] = { "f5", "f350", "f1501" };
+	uint8_t *data[3];
+	char *out, *st, *p;
+
+	for (int k = 0; k < 3; k++) {
+		data[k] = calloc(1, sizes[k]);
+		assert_non_null(data[k]);
+		for (size_t b = 0; b < sizes[k] / 4096; b += 2)
+			vf_test_data(b + 1, data[k] + b * 4096, 100);
+		t_file(t, names[k], 0644, data[k], sizes[k]);
+	}
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	/* 5 extents need one leaf; 1501 need more leaves than the inode holds: depth 2 */
+	out = t_debugfs(img, "ex f5");
+	vf_test_assert_contains(out, " 0/ 1 ");
+	free(out);
+	out = t_debugfs(img, "ex f1501");
+	vf_test_assert_contains(out, " 0/ 2 ");
+	free(out);
+	for (int k = 0; k < 3; k++) {
+		size_t len;
+		uint8_t *got;
+
+		p = vf_test_path(dir, "dumped");
+		out = t_debugfs(img, "dump %s %s", names[k], p);
+		free(out);
+		got = vf_test_read_file(p, &len);
+		assert_int_equal(len, sizes[k]);
+		assert_memory_equal(got, data[k], len);
+		st = t_stat(img, names[k]);
+		/* data blocks plus the extent tree's own blocks */
+		assert_true(t_field(st, "Blockcount: ", 10) >= (sizes[k] / 4096 + 1) / 2 * 8);
+		free(st);
+		free(got);
+		unlink(p);
+		free(p);
+		free(data[k]);
+	}
+	vf_tree_free(t);
+	free(img);
+}
+
+/*
+ * 1 KiB blocks and 128-byte inodes; a file longer than one extent can map.
+ * With 1 KiB blocks, groups 10-15 (8 MiB each) have no superblock backup and
+ * no tables (flex_bg keeps them in group 0): an 82 MiB filler puts the next
+ * file there, with 48 MiB of free blocks in a row.
+ */
+static void test_small_blocks(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "small.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	size_t big = (size_t)33 << 20, filler = (size_t)82 << 20;
+	uint8_t *data = malloc(filler);
+	struct vf_err err = { 0 };
+	char *out, *st, *p;
+	size_t len;
+	uint8_t *got;
+
+	assert_non_null(data);
+	memset(data, 0xa5, filler);
+	t_file(t, "a-filler", 0644, data, filler);
+	memset(data, 0x5a, big);
+	t_file(t, "big", 0644, data, big);
+	t_file(t, "small", 0644, "x", 1);
+	t_xattr(t, "small", "security.selinux", "system_u:object_r:etc_t:s0", 27);
+	t_add(t, VF_TREE_SYMLINK, "link", 0777, 0, 0, T_EPOCH, t_target(1000), NULL, 0);
+	o.block_size = 1024;
+	o.inode_size = 128;
+	o.size = UINT64_C(160) << 20;
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	out = t_run(&(int){ 0 }, "LC_ALL=C TZ=UTC dumpe2fs -h '%s'", img);
+	vf_test_assert_contains(out, "Block size:               1024");
+	vf_test_assert_contains(out, "Inode size:\t          128");
+	assert_null(strstr(out, "extra_isize"));
+	free(out);
+	/* 33 MiB of 1 KiB blocks: longer than the longest extent (32768 blocks) */
+	out = t_debugfs(img, "ex big");
+	vf_test_assert_contains(out, "     0 - 32767 ");
+	vf_test_assert_contains(out, " 32768 - 33791 ");
+	free(out);
+	p = vf_test_path(dir, "dumped");
+	free(t_debugfs(img, "dump big %s", p));
+	got = vf_test_read_file(p, &len);
+	assert_int_equal(len, big);
+	assert_memory_equal(got, data, len);
+	free(got);
+	free(p);
+	st = t_stat(img, "small");
+	assert_true(t_field(st, "File ACL: ", 10) > 0); /* no room in a 128-byte inode */
+	free(st);
+	check_ea(dir, img, "small", "security.selinux", "system_u:object_r:etc_t:s0", 27);
+
+	/* a symlink target must fit one block */
+	t_add(t, VF_TREE_SYMLINK, "longlink", 0777, 0, 0, T_EPOCH, t_target(1024), NULL, 0);
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -ENAMETOOLONG);
+	vf_test_assert_contains(err.msg, "'/longlink': symlink target of 1024 bytes does not fit "
+					 "a 1024-byte block");
+	assert_int_equal(t_file_size(img), -1);
+	free(data);
+	vf_tree_free(t);
+	free(img);
+}
+
+static void test_times(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "times.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	struct vf_err err = { 0 };
+	uint32_t lo, extra;
+	char *st;
+
+	/* timestamp 0 stays 0 (libext2fs reads 0 as "now") */
+	o.timestamp = 0;
+	t_add(t, VF_TREE_FILE, "y2038", 0644, 0, 0, INT64_C(1) << 31, NULL, "a", 1);
+	t_add(t, VF_TREE_FILE, "y2446", 0644, 0, 0, (INT64_C(1) << 34) - (INT64_C(1) << 31) - 1,
+	      NULL, "b", 1);
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	st = t_stat(img, "y2038");
+	stat_time(st, " ctime", &lo, &extra);
+	assert_int_equal(lo, 0);
+	assert_int_equal(extra, 0);
+	stat_time(st, " mtime", &lo, &extra);
+	assert_int_equal(lo, 0x80000000u); /* -2^31 plus one epoch of 2^32 */
+	assert_int_equal(extra, 1);
+	free(st);
+	st = t_stat(img, "y2446");
+	stat_time(st, " mtime", &lo, &extra);
+	assert_int_equal(lo, 0x7fffffffu);
+	assert_int_equal(extra, 3);
+	free(st);
+	st = t_run(&(int){ 0 }, "LC_ALL=C TZ=UTC dumpe2fs -h '%s'", img);
+	/* dumpe2fs leaves out a creation time of 0 and shows a mount time of 0 as n/a */
+	assert_null(strstr(st, "Filesystem created:"));
+	vf_test_assert_contains(st, "Last mount time:          n/a");
+	vf_test_assert_contains(st, "Last write time:          Thu Jan  1 00:00:00 1970");
+	vf_test_assert_contains(st, "Last checked:             Thu Jan  1 00:00:00 1970");
+	free(st);
+
+	/* a timestamp after 2106 needs the superblock's high bytes */
+	o.timestamp = (INT64_C(1) << 32) + 5;
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	st = t_stat(img, "y2038");
+	stat_time(st, " atime", &lo, &extra);
+	assert_int_equal(lo, 5);
+	assert_int_equal(extra, 1);
+	free(st);
+
+	/* out of range */
+	o.timestamp = -1;
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -EINVAL);
+	vf_test_assert_contains(err.msg, "timestamp -1 is outside 0..15032385535");
+	assert_int_equal(t_file_size(img), -1);
+	o.timestamp = T_EPOCH;
+	o.inode_size = 128;
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -ERANGE);
+	vf_test_assert_contains(err.msg, "'/y2038': mtime 2147483648 cannot be stored");
+	vf_tree_free(t);
+	free(img);
+}
+
+static void test_lost_found_in_tree(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "lpf.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	struct vf_err err = { 0 };
+	char *out, *st;
+
+	t_add(t, VF_TREE_DIR, "lost+found", 0750, 3, 4, T_EPOCH - 9, NULL, NULL, 0);
+	t_file(t, "lost+found/kept", 0644, "k", 1);
+	t_file(t, "a", 0644, "a", 1);
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	out = t_debugfs(img, "ls -p /");
+	assert_string_equal(out, "/2/040755/0/0/.//\n/2/040755/0/0/..//\n/12/100644/0/0/a/1/\n"
+				 "/11/040750/3/4/lost+found//\n\n");
+	free(out);
+	st = t_stat(img, "lost+found/kept");
+	assert_int_equal(t_field(st, "Inode: ", 10), 13);
+	free(st);
+	st = t_stat(img, "lost+found");
+	assert_int_equal(t_field(st, "Size: ", 10), 16384);
+	free(st);
+	vf_tree_free(t);
+
+	/* lost+found that is not a directory cannot be written */
+	t = t_tree_again(dir);
+	t_file(t, "lost+found", 0644, "x", 1);
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -EINVAL);
+	vf_test_assert_contains(err.msg, "'/lost+found' must be a directory for ext4");
+	assert_int_equal(t_file_size(img), -1);
+	vf_tree_free(t);
+	free(img);
+}
+
+static void test_entry_errors(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "xattr.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	struct vf_err err = { 0 };
+	static uint8_t big[5000];
+
+	t_file(t, "f", 0644, "x", 1);
+	t_xattr(t, "f", "user.big", big, sizeof(big));
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -ENOSPC);
+	vf_test_assert_contains(err.msg, "ext4 image '");
+	vf_test_assert_contains(err.msg, "'/f': cannot set xattr 'user.big' (5000 bytes): "
+					 "Insufficient space to store extended attribute data");
+	assert_int_equal(t_file_size(img), -1);
+	vf_tree_free(t);
+
+	t = t_tree_again(dir);
+	t_file(t, "g", 0644, "x", 1);
+	t_xattr(t, "g", "os2.name", "v", 1);
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -EOPNOTSUPP);
+	vf_test_assert_contains(err.msg, "'/g': xattr 'os2.name' is not in a namespace ext4 stores");
+	vf_tree_free(t);
+
+	/* device numbers beyond ext4's 12-bit major, 20-bit minor */
+	t = t_tree_again(dir);
+	t_dev(t, VF_TREE_CHR, "dev/huge", 4096, 1);
+	assert_int_equal(vf_ext4_write(img, t, &o, &err), -ERANGE);
+	vf_test_assert_contains(err.msg, "'/dev/huge': device number 4096:1 does not fit ext4");
+	assert_int_equal(t_file_size(img), -1);
+	vf_tree_free(t);
+	free(img);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		vf_test_in_tmpdir(test_empty),
+		vf_test_in_tmpdir(test_typical_tree),
+		vf_test_in_tmpdir(test_big_directory),
+		vf_test_in_tmpdir(test_two_level_htree),
+		vf_test_in_tmpdir(test_journal),
+		vf_test_in_tmpdir(test_fragmented),
+		vf_test_in_tmpdir(test_small_blocks),
+		vf_test_in_tmpdir(test_times),
+		vf_test_in_tmpdir(test_lost_found_in_tree),
+		vf_test_in_tmpdir(test_entry_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
