@@ -65,6 +65,13 @@ void vf_cli_progress(void *label, uint64_t done, uint64_t total);
 /** End a progress line. */
 void vf_cli_progress_done(void);
 
+/**
+ * SOURCE_DATE_EPOCH from the environment: returns 0 with *has false when
+ * unset or empty, 0 with the value when it is a decimal integer in
+ * 0..2^53-1, and VF_EXIT_FAIL after printing an error otherwise.
+ */
+int vf_cli_source_date_epoch(bool *has, int64_t *ret);
+
 /** Number of online CPUs (at least 1). */
 unsigned vf_cli_online_cpus(void);
 
@@ -72,5 +79,10 @@ unsigned vf_cli_online_cpus(void);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_verity(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 
 #endif

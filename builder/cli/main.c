@@ -27,6 +27,64 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_version,
 	},
 	{
+		"resolve", "compose a variant manifest and its includes, and print it",
+		"vforge resolve <variant> [--json]",
+		"<variant> is a manifest file or a directory holding variant.json. Includes are\n"
+		"resolved depth-first and merged (docs/manifest.md); the result is validated and\n"
+		"printed: name, version, arch, packages with the file that declared each, files,\n"
+		"kernel command line, SELinux rules, policy, layout and update settings.\n"
+		"  --json    print the composed manifest as JSON (sorted keys)\n",
+		cmd_resolve,
+	},
+	{
+		"lint", "compose a variant's file tree and check it against the policy",
+		"vforge lint <variant> [--json]",
+		"Reads every package (checking its sha256 pin), composes the hermetic file tree\n"
+		"with every check a build makes (hostile archives, conflicts, SELinux labels) and\n"
+		"runs the policy (no shells, interpreters or package managers; no world-writable\n"
+		"files outside tmp; no setuid binaries unless allowed), without writing an image.\n"
+		"Exit 0 only when everything holds; 3 when the policy is violated.\n"
+		"  --json    print the result as one JSON object\n",
+		cmd_lint,
+	},
+	{
+		"build", "build a variant's disk image and update targets, bit for bit reproducibly",
+		"vforge build <variant> -o <outdir> [--seed HEX] [--threads N] [--minimize] [--json]",
+		"Composes the variant's file tree, writes ROOT and BOOT as ext4 (libext2fs), the\n"
+		"dm-verity tree of ROOT into HASH, an A/B GPT disk (libfdisk), zstd update targets\n"
+		"and build.json into <outdir>. Every UUID, salt and hash seed is derived from the\n"
+		"seed, every time is SOURCE_DATE_EPOCH: the same inputs give the same bytes.\n"
+		"Outputs appear only when the whole build succeeded.\n"
+		"  -o, --output DIR   where the outputs go (created if missing)\n"
+		"  --seed HEX         the build seed (default: derived from name, arch, version)\n"
+		"  --threads N        threads for hashing (default: online CPUs; output identical)\n"
+		"  --minimize         size ROOT to the smallest fit plus a margin\n"
+		"  --json             print build.json instead of the summary\n",
+		cmd_build,
+	},
+	{
+		"inspect", "show a disk image's partitions, file systems and verity, and verify it",
+		"vforge inspect <image> [--json]",
+		"Reads the GPT, each ext4 file system's summary, the verity superblock of HASH-A,\n"
+		"the kernel command line from BOOT-A, and checks ROOT-A against HASH-A with the\n"
+		"root hash of that command line. Exit 3 when ROOT-A does not verify.\n"
+		"  --json    print the result as JSON\n",
+		cmd_inspect,
+	},
+	{
+		"pack", "write a deterministic package archive (tar.zst) from a directory",
+		"vforge pack <dir> -o <pkg.tar.zst> [--owner UID:GID] [--mtime EPOCH] [--level N]",
+		"Entries are sorted, owners numeric (no user or group names), times clamped,\n"
+		"no atime or ctime: the same directory gives the same bytes on any machine.\n"
+		"Prints the archive's sha256, for the manifest's pin.\n"
+		"  -o, --output FILE     the archive to write (atomically)\n"
+		"  --owner UID:GID       record every entry with this owner (default: as on disk)\n"
+		"  --mtime EPOCH         clamp every mtime to EPOCH (default: SOURCE_DATE_EPOCH\n"
+		"                        if set, else set every mtime to 0)\n"
+		"  --level N             zstd level, 1 to 22 (default 19)\n",
+		cmd_pack,
+	},
+	{
 		"verity", "format or verify a dm-verity hash tree (veritysetup-compatible)",
 		"vforge verity format [options] <data_file> <hash_file>\n"
 		"vforge verity verify [options] <data_file> <hash_file> <root_hash>",
@@ -158,6 +216,27 @@ void vf_cli_progress(void *label, uint64_t done, uint64_t total)
 void vf_cli_progress_done(void)
 {
 	fprintf(stderr, "\r\033[K");
+}
+
+int vf_cli_source_date_epoch(bool *has, int64_t *ret)
+{
+	const char *v = getenv("SOURCE_DATE_EPOCH");
+	unsigned long long n;
+	char *end;
+
+	*has = false;
+	if (!v || !*v)
+		return VF_EXIT_OK;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || errno || *end || n > (1ULL << 53) - 1) {
+		fprintf(stderr, "vforge: error: SOURCE_DATE_EPOCH='%.40s' is not an integer "
+			"from 0 to 2^53-1\n", v);
+		return VF_EXIT_FAIL;
+	}
+	*has = true;
+	*ret = (int64_t)n;
+	return VF_EXIT_OK;
 }
 
 unsigned vf_cli_online_cpus(void)

@@ -1,0 +1,816 @@
+/* The image pipeline (build.h): orchestration, identifiers, build.json. */
+#include "builder/image/build.h"
+
+#include "builder/base/buf.h"
+#include "builder/base/fs.h"
+#include "builder/base/hex.h"
+#include "builder/base/uuid.h"
+#include "builder/ext4/ext4.h"
+#include "builder/gpt/gpt.h"
+#include "builder/image/internal.h"
+#include "builder/verity/verity.h"
+#include "keys/digest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB (1024ULL * 1024ULL)
+#define BLOCK 4096u
+#define CMDLINE_FILE "cmdline"
+
+/* One partition of the plan, with what goes into it. */
+struct slot {
+	const struct vf_manifest_part *mp;
+	struct vf_gpt_part gp;
+	char *image;        /* content image in the work dir, or NULL (left empty) */
+};
+
+struct build {
+	const struct vf_manifest *m;
+	const struct vf_build_opts *o;
+	uint8_t seed[VF_BUILD_SEED_MAX];
+	size_t seed_len;
+	char *work;         /* <outdir>/.vforge-build.XXXXXX */
+	char *base;         /* "<name>-<arch>-<version>" */
+	struct vf_compose_result comp;
+	struct vf_tree *boot;
+	struct slot *slots;
+	size_t n_slots;
+	uint64_t disk_size;
+	uint8_t disk_guid[16];
+	struct vf_verity_params vp;
+	struct vf_verity_result vr;
+	char *cmdline;
+	json_t *report;
+};
+
+static void progress(struct build *b, const char *stage, double done)
+{
+	if (b->o->progress)
+		b->o->progress(b->o->progress_ctx, stage, done);
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(len);
+
+	if (p)
+		snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}
+
+/* HMAC-SHA256(seed, label): every identifier of the build comes from here. */
+static int derive(const struct build *b, const char *label, uint8_t out[32], struct vf_err *err)
+{
+	if (vf_hmac_sha256(b->seed, b->seed_len, label, strlen(label), out))
+		return vf_err_set(err, EIO, "cannot derive '%s' from the seed", label);
+	return 0;
+}
+
+static int derive_uuid(const struct build *b, const char *what, const char *name, uint8_t out[16],
+		       struct vf_err *err)
+{
+	char label[128];
+	uint8_t mac[32];
+	int r;
+
+	snprintf(label, sizeof(label), "%s:%s", what, name);
+	if ((r = derive(b, label, mac, err)))
+		return r;
+	memcpy(out, mac, 16);
+	vf_uuid_make_v4(out);
+	return 0;
+}
+
+int vf_build_default_seed(const struct vf_manifest *m, uint8_t out[32], struct vf_err *err)
+{
+	size_t n = strlen(m->name) + strlen(m->arch) + strlen(m->version) + 16;
+	char *text = malloc(n);
+	int len, r = 0;
+
+	if (!text)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	len = snprintf(text, n, "vforge-seed%c%s%c%s%c%s", 0, m->name, 0, m->arch, 0, m->version);
+	if (vf_digest_buffer(vf_digest_alg_get("sha256"), text, (size_t)len, out))
+		r = vf_err_set(err, EIO, "digest computation failed");
+	free(text);
+	return r;
+}
+
+void vf_build_result_release(struct vf_build_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_outputs; i++)
+		free(r->outputs[i].name);
+	free(r->outputs);
+	free(r->report);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct slot *slot_named(struct build *b, const char *name)
+{
+	for (size_t i = 0; i < b->n_slots; i++)
+		if (strcmp(b->slots[i].mp->name, name) == 0)
+			return &b->slots[i];
+	return NULL;
+}
+
+/* The role of a partition by its name: "boot", "root", "hash", ... */
+static const char *role_of(const char *name)
+{
+	static const char *const roles[] = { "boot", "root", "hash", "reserved", "private", "data" };
+	static const char *const prefixes[] = { "BOOT", "ROOT", "HASH", "RESERVED", "PRIVATE", "DATA" };
+
+	for (size_t i = 0; i < 6; i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return roles[i];
+	return NULL;
+}
+
+/* Stage 0: the partition plan, with types, derived UUIDs and attributes. */
+static int plan_partitions(struct build *b, struct vf_err *err)
+{
+	const struct vf_manifest_layout *l = &b->m->layout;
+	int r;
+
+	b->slots = calloc(l->n_parts ? l->n_parts : 1, sizeof(*b->slots));
+	if (!b->slots)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	b->n_slots = l->n_parts;
+	for (size_t i = 0; i < l->n_parts; i++) {
+		const struct vf_manifest_part *mp = &l->parts[i];
+		struct slot *s = &b->slots[i];
+		const char *type = mp->type;
+
+		s->mp = mp;
+		snprintf(s->gp.name, sizeof(s->gp.name), "%s", mp->name);
+		if (strcmp(l->type_set, "bottlerocket") == 0 && role_of(mp->name))
+			type = role_of(mp->name);
+		if ((r = vf_gpt_type_lookup(type, b->m->arch, l->type_set, s->gp.type, err)))
+			return vf_err_prefix(err, "partition '%s'", mp->name);
+		if ((r = derive_uuid(b, "partition-uuid", mp->name, s->gp.uuid, err)))
+			return r;
+		s->gp.first_lba = mp->start / VF_GPT_SECTOR;
+		s->gp.size_lba = mp->size / VF_GPT_SECTOR;
+	}
+	if ((r = derive_uuid(b, "disk-guid", "os", b->disk_guid, err)))
+		return r;
+	if (!slot_named(b, "BOOT-A") || !slot_named(b, "ROOT-A") || !slot_named(b, "HASH-A"))
+		return vf_err_set(err, EINVAL, "the layout has no BOOT-A, ROOT-A and HASH-A partitions");
+	/* bank A boots first: priority 1, no tries needed, known good */
+	slot_named(b, "BOOT-A")->gp.attrs = (1ULL << VF_GPT_ATTR_PRIORITY_SHIFT) |
+					    VF_GPT_ATTR_SUCCESSFUL;
+	return 0;
+}
+
+/* Recompute the starts after ROOT-A was resized (explicit starts stay). */
+static int replan_starts(struct build *b, struct vf_err *err)
+{
+	uint64_t next = MIB;
+
+	for (size_t i = 0; i < b->n_slots; i++) {
+		struct slot *s = &b->slots[i];
+		uint64_t start = s->mp->has_start ? s->mp->start : next;
+
+		s->gp.first_lba = start / VF_GPT_SECTOR;
+		next = start + s->gp.size_lba * VF_GPT_SECTOR;
+	}
+	if (b->m->layout.disk_size && next + MIB > b->m->layout.disk_size)
+		return vf_err_set(err, ENOSPC, "the partitions need %llu bytes, the disk has %llu",
+				  (unsigned long long)(next + MIB),
+				  (unsigned long long)b->m->layout.disk_size);
+	b->disk_size = b->m->layout.disk_size ? b->m->layout.disk_size : next + MIB;
+	return 0;
+}
+
+/* Stage 2: move /boot's contents into their own tree (the BOOT file system). */
+static int split_boot(struct build *b, struct vf_err *err)
+{
+	const struct vf_tree *t = b->comp.tree;
+	const struct vf_tree_entry *bootdir = vf_tree_get(t, "boot");
+	struct vf_tree_limits lim = { .max_entry_size = b->m->max_entry_size,
+				      .max_entries = b->m->max_entries };
+	char *store = path_in(b->work, "store");
+	size_t removed = 0;
+	int r = 0;
+
+	if (!store)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	b->boot = vf_tree_new(&lim, store);
+	free(store);
+	if (!b->boot)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < vf_tree_count(t) && !r; i++) {
+		const struct vf_tree_entry *e = vf_tree_at(t, i);
+		struct vf_tree_entry c;
+		uint8_t *data = NULL;
+		size_t len = 0;
+
+		if (strncmp(e->path, "boot/", 5) != 0)
+			continue;
+		c = *e;
+		c.path = e->path + 5;
+		if (e->type == VF_TREE_HARDLINK) {
+			if (strncmp(e->link, "boot/", 5) == 0) {
+				c.link = e->link + 5;
+			} else {
+				/* a name for a file outside /boot: BOOT gets a copy */
+				c.type = VF_TREE_FILE;
+				c.link = NULL;
+			}
+		}
+		if (c.type == VF_TREE_FILE) {
+			const struct vf_tree_entry *src = e->type == VF_TREE_HARDLINK ?
+							  vf_tree_get(t, e->link) : e;
+			int fd = src ? vf_tree_open_content(t, src, err) : -1;
+			int64_t got;
+
+			if (fd < 0)
+				return fd < 0 && src ? fd : vf_err_set(err, ENOENT, "'%s': no content", e->path);
+			data = malloc(src->size ? src->size : 1);
+			got = data ? vf_fs_pread_full(fd, data, src->size, 0) : -ENOMEM;
+			close(fd);
+			if (got < 0 || (uint64_t)got != src->size) {
+				free(data);
+				return vf_err_set(err, EIO, "cannot read the content of '/%s'", e->path);
+			}
+			len = src->size;
+			c.xattrs = e->xattrs;
+			c.n_xattrs = e->n_xattrs;
+		}
+		r = vf_tree_add(b->boot, &c, data, len, true, err);
+		free(data);
+	}
+	if (r)
+		return vf_err_prefix(err, "BOOT");
+	if (bootdir) {
+		/* BOOT's root directory is /boot itself */
+		for (size_t i = 0; i < bootdir->n_xattrs && !r; i++)
+			r = vf_tree_set_xattr(b->boot, "", bootdir->xattrs[i].name,
+					      bootdir->xattrs[i].value, bootdir->xattrs[i].len, err);
+		if (!r)
+			r = vf_tree_remove_glob(b->comp.tree, "/boot/**", &removed, err);
+	}
+	return r;
+}
+
+static int ext4_opts(struct build *b, const char *name, uint64_t size, bool journal,
+		     struct vf_ext4_opts *o, struct vf_err *err)
+{
+	uint8_t mac[32];
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	o->size = size;
+	o->block_size = BLOCK;
+	o->inode_size = 256;
+	o->journal = journal;
+	o->timestamp = b->comp.sde;
+	o->label = name;
+	if ((r = derive_uuid(b, "fs-uuid", name, o->uuid, err)))
+		return r;
+	if ((r = derive_uuid(b, "fs-hash-seed", name, mac, err)))
+		return r;
+	memcpy(o->hash_seed, mac, 16);
+	return 0;
+}
+
+static int write_fs(struct build *b, const char *part, const struct vf_tree *t, bool journal,
+		    const char *file, struct vf_err *err)
+{
+	struct slot *s = slot_named(b, part);
+	struct vf_ext4_opts o;
+	char label[17];
+	int r;
+
+	if (!s)
+		return 0;
+	snprintf(label, sizeof(label), "%s", part);
+	if ((r = ext4_opts(b, label, s->gp.size_lba * VF_GPT_SECTOR, journal, &o, err)))
+		return r;
+	s->image = path_in(b->work, file);
+	if (!s->image)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	if ((r = vf_ext4_write(s->image, t, &o, err)))
+		return vf_err_prefix(err, "%s", part);
+	return 0;
+}
+
+/* Stage 3: ROOT's file system, minimised if asked. */
+static int build_root(struct build *b, struct vf_err *err)
+{
+	struct slot *root = slot_named(b, "ROOT-A");
+	int r;
+
+	if (b->o->minimize || b->m->layout.minimize_root) {
+		struct vf_ext4_opts o;
+		struct vf_ext4_usage u;
+
+		if ((r = ext4_opts(b, "ROOT-A", 0, false, &o, err)) ||
+		    (r = vf_ext4_estimate(b->comp.tree, &o, &u, err)))
+			return vf_err_prefix(err, "ROOT-A");
+		root->gp.size_lba = (u.min_size + MIB - 1) / MIB * MIB / VF_GPT_SECTOR;
+		if (slot_named(b, "ROOT-B"))
+			slot_named(b, "ROOT-B")->gp.size_lba = root->gp.size_lba;
+	}
+	if ((r = replan_starts(b, err)))
+		return r;
+	return write_fs(b, "ROOT-A", b->comp.tree, false, "root.ext4", err);
+}
+
+/* Stage 3b: the verity tree of ROOT-A into HASH-A; the root hash names both partitions. */
+static int build_verity(struct build *b, struct vf_err *err)
+{
+	struct slot *root = slot_named(b, "ROOT-A"), *hash = slot_named(b, "HASH-A");
+	struct vf_verity_opts vo = { .threads = b->o->threads };
+	uint64_t hash_size = hash->gp.size_lba * VF_GPT_SECTOR;
+	struct vf_fs_atomic a;
+	uint8_t mac[32];
+	uint8_t *tree = NULL;
+	int fd = -1, r;
+
+	vf_fs_atomic_init(&a);
+	vf_verity_params_init(&b->vp);
+	b->vp.data_blocks = root->gp.size_lba * VF_GPT_SECTOR / BLOCK;
+	if ((r = derive(b, "verity-salt", mac, err)))
+		return r;
+	memcpy(b->vp.salt, mac, 32);
+	b->vp.salt_size = 32;
+	if ((r = derive_uuid(b, "verity-uuid", "HASH-A", b->vp.uuid, err)))
+		return r;
+	fd = open(root->image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vf_err_sys(err, errno, "cannot open '%s'", root->image);
+	r = vf_verity_tree_build(fd, &b->vp, &vo, &tree, &b->vr, err);
+	close(fd);
+	if (r)
+		return vf_err_prefix(err, "verity of ROOT-A");
+	if (b->vr.geometry.hash_end > hash_size) {
+		r = vf_err_set(err, ENOSPC, "HASH-A holds %llu bytes, the verity tree of ROOT-A needs %llu",
+			       (unsigned long long)hash_size,
+			       (unsigned long long)b->vr.geometry.hash_end);
+		goto out;
+	}
+	hash->image = path_in(b->work, "hash.img");
+	if (!hash->image) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = vf_fs_atomic_open(&a, hash->image, 0644, err)))
+		goto out;
+	if (ftruncate(a.fd, (off_t)hash_size) < 0) {
+		r = vf_err_sys(err, errno, "cannot size '%s'", hash->image);
+		goto out;
+	}
+	if ((r = vf_verity_tree_write(a.fd, &b->vp, &b->vr.geometry, tree, err)) ||
+	    (r = vf_fs_atomic_commit(&a, err)))
+		goto out;
+	/* content-addressed partition UUIDs, as systemd does: the halves of the root hash */
+	memcpy(root->gp.uuid, b->vr.root, 16);
+	memcpy(hash->gp.uuid, b->vr.root + 16, 16);
+out:
+	vf_fs_atomic_release(&a);
+	free(tree);
+	return r;
+}
+
+/* Stage 4: the kernel command line, with the verity table. */
+static int build_cmdline(struct build *b, struct vf_err *err)
+{
+	struct slot *root = slot_named(b, "ROOT-A"), *hash = slot_named(b, "HASH-A");
+	char ru[VF_UUID_TEXT_LEN + 1], hu[VF_UUID_TEXT_LEN + 1];
+	char rh[2 * VF_DIGEST_MAX + 1], salt[2 * VF_VERITY_MAX_SALT + 1];
+	struct vf_buf buf = VF_BUF_INIT;
+	int r = 0;
+
+	vf_uuid_format(root->gp.uuid, ru);
+	vf_uuid_format(hash->gp.uuid, hu);
+	vf_hex_format(b->vr.root, b->vr.root_size, rh);
+	vf_hex_format(b->vp.salt, b->vp.salt_size, salt);
+	r |= vf_buf_add_fmt(&buf,
+			    "dm-mod.create=\"root,,,ro,0 %llu verity 1 PARTUUID=%s PARTUUID=%s %u %u "
+			    "%llu %llu %s %s %s 2 restart_on_corruption ignore_zero_blocks\" "
+			    "root=/dev/dm-0 rootwait ro",
+			    (unsigned long long)(b->vp.data_blocks * BLOCK / 512), ru, hu,
+			    b->vp.data_block_size, b->vp.hash_block_size,
+			    (unsigned long long)b->vp.data_blocks,
+			    (unsigned long long)b->vr.geometry.hash_start_block, b->vp.hash_name, rh,
+			    salt);
+	for (size_t i = 0; i < b->m->n_cmdline; i++)
+		r |= vf_buf_add_fmt(&buf, " %s", b->m->cmdline[i]);
+	if (r) {
+		vf_buf_release(&buf);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	b->cmdline = (char *)buf.data;
+	return 0;
+}
+
+/* Stage 5: BOOT (with the command line file), PRIVATE, DATA. */
+static int build_other_fs(struct build *b, struct vf_err *err)
+{
+	const struct vf_tree_entry *bootdir = vf_tree_get(b->comp.tree, "boot");
+	struct vf_tree_entry e = { .path = (char *)CMDLINE_FILE, .type = VF_TREE_FILE,
+				   .mode = 0644, .mtime = b->comp.sde, .origin = (char *)"vforge" };
+	size_t len = strlen(b->cmdline);
+	char *text = malloc(len + 2);
+	int r;
+
+	if (!text)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	memcpy(text, b->cmdline, len);
+	text[len] = '\n';
+	if (bootdir) {
+		e.xattrs = bootdir->xattrs;
+		e.n_xattrs = bootdir->n_xattrs;
+	}
+	r = vf_tree_add(b->boot, &e, text, len + 1, true, err);
+	free(text);
+	if (r)
+		return vf_err_prefix(err, "BOOT");
+	if ((r = write_fs(b, "BOOT-A", b->boot, false, "boot.ext4", err)) ||
+	    (r = write_fs(b, "PRIVATE", NULL, false, "private.ext4", err)) ||
+	    (r = write_fs(b, "DATA", NULL, true, "data.ext4", err)))
+		return r;
+	return 0;
+}
+
+static char *output_name(const struct build *b, const char *suffix)
+{
+	size_t len = strlen(b->base) + strlen(suffix) + 1;
+	char *p = malloc(len);
+
+	if (p)
+		snprintf(p, len, "%s%s", b->base, suffix);
+	return p;
+}
+
+/* Stage 6: the GPT and the disk image (sparse). */
+static int build_disk(struct build *b, const char *file, struct vf_err *err)
+{
+	struct vf_gpt_table t = { .disk_size = b->disk_size };
+	char *path = path_in(b->work, file);
+	int fd = -1, r;
+
+	if (!path)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	memcpy(t.disk_guid, b->disk_guid, 16);
+	t.parts = calloc(b->n_slots ? b->n_slots : 1, sizeof(*t.parts));
+	if (!t.parts) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < b->n_slots; i++)
+		t.parts[i] = b->slots[i].gp;
+	t.n_parts = b->n_slots;
+	if ((r = vf_gpt_check(&t, err)))
+		goto out;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)b->disk_size) < 0) {
+		r = vf_err_sys(err, errno, "cannot create '%s'", path);
+		goto out;
+	}
+	for (size_t i = 0; i < b->n_slots; i++) {
+		const struct slot *s = &b->slots[i];
+
+		if (s->image && (r = vf_image_copy_sparse(s->image, fd, s->gp.first_lba * VF_GPT_SECTOR,
+							  err)))
+			goto out;
+	}
+	if (fsync(fd) < 0) {
+		r = vf_err_sys(err, errno, "cannot fsync '%s'", path);
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	r = vf_gpt_write(path, &t, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(t.parts);
+	free(path);
+	return r;
+}
+
+/* The data disk of a split layout: its own GPT with one DATA partition. */
+static int build_data_disk(struct build *b, const char *file, struct vf_err *err)
+{
+	struct vf_gpt_table t = { .disk_size = b->m->layout.data_size };
+	struct vf_gpt_part p = { .name = "DATA" };
+	struct vf_ext4_opts o;
+	char *path = path_in(b->work, file), *fs = path_in(b->work, "data.ext4");
+	int fd = -1, r;
+
+	if (!path || !fs) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (t.disk_size < 3 * MIB) {
+		r = vf_err_set(err, EINVAL, "the data disk of %llu bytes is too small: at least 3 MiB",
+			       (unsigned long long)t.disk_size);
+		goto out;
+	}
+	p.first_lba = MIB / VF_GPT_SECTOR;
+	p.size_lba = (t.disk_size - 2 * MIB) / VF_GPT_SECTOR;
+	if ((r = vf_gpt_type_lookup(strcmp(b->m->layout.type_set, "bottlerocket") ? "linux" : "data",
+				    b->m->arch, b->m->layout.type_set, p.type, err)) ||
+	    (r = derive_uuid(b, "partition-uuid", "DATA", p.uuid, err)) ||
+	    (r = derive_uuid(b, "disk-guid", "data", t.disk_guid, err)) ||
+	    (r = ext4_opts(b, "DATA", p.size_lba * VF_GPT_SECTOR, true, &o, err)) ||
+	    (r = vf_ext4_write(fs, NULL, &o, err)))
+		goto out;
+	t.parts = &p;
+	t.n_parts = 1;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)t.disk_size) < 0) {
+		r = vf_err_sys(err, errno, "cannot create '%s'", path);
+		goto out;
+	}
+	if ((r = vf_image_copy_sparse(fs, fd, MIB, err)))
+		goto out;
+	close(fd);
+	fd = -1;
+	r = vf_gpt_write(path, &t, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(fs);
+	return r;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+	char hex[2 * 64 + 1];
+
+	vf_hex_format(p, n, hex);
+	return json_string(hex);
+}
+
+static json_t *uuid_json(const uint8_t u[16])
+{
+	char text[VF_UUID_TEXT_LEN + 1];
+
+	vf_uuid_format(u, text);
+	return json_string(text);
+}
+
+/* build.json without the outputs (added once they exist). */
+static int build_report(struct build *b, struct vf_err *err)
+{
+	json_t *r = json_object(), *inputs = json_array(), *parts = json_array(), *v;
+	char root[2 * VF_DIGEST_MAX + 1], salt[2 * VF_VERITY_MAX_SALT + 1];
+	const struct vf_verity_geometry *g = &b->vr.geometry;
+
+	if (!r || !inputs || !parts) {
+		json_decref(r);
+		json_decref(inputs);
+		json_decref(parts);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	json_object_set_new(r, "variant", json_pack("{s:s,s:s,s:s}", "name", b->m->name,
+						    "version", b->m->version, "arch", b->m->arch));
+	json_object_set_new(r, "tool", json_pack("{s:s,s:s}", "name", "vforge", "version",
+						 b->o->tool_version ? b->o->tool_version : "unknown"));
+	json_object_set_new(r, "seed", hex_json(b->seed, b->seed_len));
+	json_object_set_new(r, "source_date_epoch", json_integer(b->comp.sde));
+	for (size_t i = 0; i < b->comp.n_inputs; i++) {
+		const struct vf_compose_input *in = &b->comp.inputs[i];
+
+		json_array_append_new(inputs, json_pack("{s:s,s:s,s:s,s:o}", "kind", in->kind,
+							"name", in->name, "path", in->path, "sha256",
+							hex_json(in->sha256, 32)));
+	}
+	json_object_set_new(r, "inputs", inputs);
+	for (size_t i = 0; i < b->n_slots; i++) {
+		const struct vf_gpt_part *p = &b->slots[i].gp;
+		const char *tn = vf_gpt_type_name(p->type);
+
+		json_array_append_new(parts, json_pack("{s:s,s:o,s:s,s:o,s:I,s:I,s:I,s:I}", "name",
+						       p->name, "type", uuid_json(p->type), "type_name",
+						       tn ? tn : "", "uuid", uuid_json(p->uuid),
+						       "first_lba", (json_int_t)p->first_lba,
+						       "size", (json_int_t)(p->size_lba * VF_GPT_SECTOR),
+						       "size_lba", (json_int_t)p->size_lba,
+						       "attributes", (json_int_t)p->attrs));
+	}
+	json_object_set_new(r, "disk", json_pack("{s:I,s:o}", "size", (json_int_t)b->disk_size,
+						 "guid", uuid_json(b->disk_guid)));
+	json_object_set_new(r, "partitions", parts);
+	vf_hex_format(b->vr.root, b->vr.root_size, root);
+	vf_hex_format(b->vp.salt, b->vp.salt_size, salt);
+	v = json_pack("{s:o,s:i,s:I,s:i,s:i,s:s,s:s,s:s,s:I,s:I,s:I,s:I}",
+		      "uuid", uuid_json(b->vp.uuid), "hash_type", (int)b->vp.hash_type,
+		      "data_blocks", (json_int_t)b->vp.data_blocks,
+		      "data_block_size", (int)b->vp.data_block_size,
+		      "hash_block_size", (int)b->vp.hash_block_size,
+		      "hash_algorithm", b->vp.hash_name, "salt", salt, "root_hash", root,
+		      "hash_offset", (json_int_t)0,
+		      "hash_size", (json_int_t)g->hash_end,
+		      "hash_blocks", (json_int_t)g->hash_blocks,
+		      "hash_start", (json_int_t)g->hash_start_block);
+	json_object_set_new(v, "superblock", json_true());
+	json_object_set_new(r, "verity", v);
+	json_object_set_new(r, "kernel_cmdline", json_string(b->cmdline));
+	b->report = r;
+	return 0;
+}
+
+/* Stage 7: update targets, digests of every output, build.json; then publish. */
+static int finish(struct build *b, const char *outdir, struct vf_build_result *res,
+		  struct vf_err *err)
+{
+	struct { const char *suffix; const char *src; bool compress; } outs[] = {
+		{ ".img", "disk.img", false },
+		{ "-boot.ext4.zst", "boot.ext4", true },
+		{ "-root.ext4.zst", "root.ext4", true },
+		{ "-root.verity.zst", "hash.img", true },
+		{ "-data.img", "datadisk.img", false },
+	};
+	json_t *list = json_array();
+	char *text = NULL;
+	int r = 0;
+
+	res->outputs = calloc(sizeof(outs) / sizeof(outs[0]) + 1, sizeof(*res->outputs));
+	if (!list || !res->outputs) {
+		json_decref(list);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]) && !r; i++) {
+		char *src = path_in(b->work, outs[i].src), *name = output_name(b, outs[i].suffix);
+		char *dst = name ? path_in(b->work, name) : NULL;
+		struct vf_build_output *o = &res->outputs[res->n_outputs];
+		struct stat st;
+
+		if (!src || !name || !dst) {
+			r = vf_err_set(err, ENOMEM, "out of memory");
+		} else if (stat(src, &st) == 0) {
+			progress(b, outs[i].compress ? "compressing update targets" : "hashing outputs",
+				 (double)i / 5.0);
+			if (outs[i].compress)
+				r = vf_image_zstd(src, dst, err);
+			else if (rename(src, dst) < 0)
+				r = vf_err_sys(err, errno, "cannot rename '%s'", src);
+			if (!r)
+				r = vf_image_file_digest(dst, o->sha256, &o->size, err);
+			if (!r) {
+				o->name = name;
+				name = NULL;
+				res->n_outputs++;
+				json_array_append_new(list, json_pack("{s:s,s:I,s:o}", "name", o->name,
+								      "size", (json_int_t)o->size,
+								      "sha256", hex_json(o->sha256, 32)));
+			}
+		}
+		free(src);
+		free(name);
+		free(dst);
+	}
+	if (r) {
+		json_decref(list);
+		return r;
+	}
+	json_object_set_new(b->report, "outputs", list);
+	text = json_dumps(b->report, JSON_SORT_KEYS | JSON_INDENT(2));
+	if (!text)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	res->report = text;
+	{
+		char *path = path_in(b->work, "build.json");
+		struct vf_fs_atomic a;
+		size_t len = strlen(text);
+
+		vf_fs_atomic_init(&a);
+		if (!path)
+			return vf_err_set(err, ENOMEM, "out of memory");
+		r = vf_fs_atomic_open(&a, path, 0644, err);
+		if (!r && (vf_fs_pwrite_full(a.fd, text, len, 0) || vf_fs_pwrite_full(a.fd, "\n", 1, len)))
+			r = vf_err_sys(err, EIO, "cannot write '%s'", path);
+		if (!r)
+			r = vf_fs_atomic_commit(&a, err);
+		vf_fs_atomic_release(&a);
+		free(path);
+		if (r)
+			return r;
+	}
+	/* publish: every output appears only now, each by rename */
+	for (size_t i = 0; i <= res->n_outputs && !r; i++) {
+		const char *name = i < res->n_outputs ? res->outputs[i].name : "build.json";
+		char *from = path_in(b->work, name), *to = path_in(outdir, name);
+
+		if (!from || !to)
+			r = vf_err_set(err, ENOMEM, "out of memory");
+		else if (rename(from, to) < 0)
+			r = vf_err_sys(err, errno, "cannot move '%s' into '%s'", name, outdir);
+		free(from);
+		free(to);
+	}
+	if (!r) {
+		char *any = path_in(outdir, "build.json");
+
+		r = any ? vf_fs_fsync_parent(any, err) : vf_err_set(err, ENOMEM, "out of memory");
+		free(any);
+	}
+	return r;
+}
+
+static void release(struct build *b)
+{
+	vf_compose_result_release(&b->comp);
+	vf_tree_free(b->boot);
+	for (size_t i = 0; i < b->n_slots; i++)
+		free(b->slots[i].image);
+	free(b->slots);
+	free(b->cmdline);
+	free(b->base);
+	json_decref(b->report);
+	if (b->work) {
+		vf_fs_remove_tree(b->work, NULL);
+		free(b->work);
+	}
+}
+
+int vf_build(const struct vf_manifest *m, const char *outdir, const struct vf_build_opts *opts,
+	     struct vf_build_result *ret, struct vf_err *err)
+{
+	struct vf_build_result res = { 0 };
+	struct build b;
+	size_t len;
+	int r;
+
+	memset(&b, 0, sizeof(b));
+	b.m = m;
+	b.o = opts;
+	if (m->layout.n_parts == 0)
+		return vf_err_set(err, EINVAL, "variant '%s' has no layout", m->name);
+	if (opts->seed_len) {
+		memcpy(b.seed, opts->seed, opts->seed_len);
+		b.seed_len = opts->seed_len;
+	} else {
+		if ((r = vf_build_default_seed(m, b.seed, err)))
+			return r;
+		b.seed_len = 32;
+	}
+	len = strlen(m->name) + strlen(m->arch) + strlen(m->version) + 3;
+	b.base = malloc(len);
+	if (!b.base)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	snprintf(b.base, len, "%s-%s-%s", m->name, m->arch, m->version);
+	if (mkdir(outdir, 0755) < 0 && errno != EEXIST) {
+		r = vf_err_sys(err, errno, "cannot create the output directory '%s'", outdir);
+		goto out;
+	}
+	if ((r = vf_fs_mkdtemp(outdir, ".vforge-build", &b.work, err)))
+		goto out;
+
+	progress(&b, "planning partitions", 0);
+	if ((r = plan_partitions(&b, err)))
+		goto out;
+	progress(&b, "composing the file tree", 0);
+	if ((r = vf_compose(m, b.work, &opts->compose, &b.comp, err)))
+		goto out;
+	if (b.comp.policy.n) {
+		r = vf_err_set(err, VF_EVERIFY,
+			       "variant '%s': %zu policy violation(s), the first: '%s' (package '%s'): %s "
+			       "(run 'vforge lint' for all)",
+			       m->name, b.comp.policy.n, b.comp.policy.v[0].path,
+			       b.comp.policy.v[0].origin, b.comp.policy.v[0].reason);
+		goto out;
+	}
+	if ((r = split_boot(&b, err)))
+		goto out;
+	progress(&b, "writing ROOT", 0);
+	if ((r = build_root(&b, err)))
+		goto out;
+	progress(&b, "hashing ROOT (dm-verity)", 0);
+	if ((r = build_verity(&b, err)) || (r = build_cmdline(&b, err)))
+		goto out;
+	progress(&b, "writing BOOT, PRIVATE, DATA", 0);
+	if ((r = build_other_fs(&b, err)))
+		goto out;
+	progress(&b, "assembling the disk", 0);
+	if ((r = build_disk(&b, "disk.img", err)))
+		goto out;
+	if (strcmp(m->layout.plan, "split") == 0 && (r = build_data_disk(&b, "datadisk.img", err)))
+		goto out;
+	if ((r = build_report(&b, err)))
+		goto out;
+	if ((r = finish(&b, outdir, &res, err)))
+		goto out;
+	vf_hex_format(b.vr.root, b.vr.root_size, res.root_hash);
+	progress(&b, "done", 1);
+	*ret = res;
+	memset(&res, 0, sizeof(res));
+out:
+	vf_build_result_release(&res);
+	release(&b);
+	return r;
+}
