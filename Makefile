@@ -17,7 +17,7 @@ LDLIBS    += -larchive -ljansson -lext2fs -lcom_err -lfdisk -lzstd -lcrypto -lpt
 # The library: everything but the CLI, in dependency order.
 LIB_SRCS  := $(wildcard builder/base/*.c) $(wildcard keys/*.c) $(wildcard builder/verity/*.c) \
              $(wildcard builder/manifest/*.c) $(wildcard builder/tree/*.c) $(wildcard builder/ext4/*.c) \
-             $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c)
+             $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c) $(wildcard repo/*.c)
 CLI_SRCS  := $(wildcard builder/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -31,7 +31,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: packages all deps install check check-nodeps check-asan check-fuzz fuzz-run unit integration demo \
-        bench bench-verity clean
+        bench bench-verity bench-build clean
 
 all: $(BUILD)/vforge
 
@@ -116,7 +116,10 @@ packages: $(BUILD)/vforge
 demo: deps $(BUILD)/vforge $(TOOL_BINS)
 	@ci/demo $(BUILD)
 
-bench: bench-verity
+bench: bench-verity bench-build
+
+bench-build: deps $(BUILD)/vforge
+	@tests/bench/build $(BUILD)
 
 bench-verity: deps $(BUILD)/vforge $(TOOL_BINS)
 	@tests/bench/verity $(BUILD)

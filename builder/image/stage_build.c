@@ -656,7 +656,7 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 			progress(b, outs[i].compress ? "compressing update targets" : "hashing outputs",
 				 (double)i / 5.0);
 			if (outs[i].compress)
-				r = vf_image_zstd(src, dst, err);
+				r = vf_image_zstd(src, dst, b->o->threads, err);
 			else if (rename(src, dst) < 0)
 				r = vf_err_sys(err, errno, "cannot rename '%s'", src);
 			if (!r)

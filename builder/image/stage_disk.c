@@ -14,7 +14,7 @@
 #include <zstd.h>
 
 #define CHUNK (1u << 20)
-#define ZSTD_LEVEL 9
+#define ZSTD_LEVEL 3
 
 static bool is_zero(const uint8_t *p, size_t n)
 {
@@ -71,7 +71,7 @@ out:
 	return r;
 }
 
-int vf_image_zstd(const char *src, const char *dst, struct vf_err *err)
+int vf_image_zstd(const char *src, const char *dst, unsigned threads, struct vf_err *err)
 {
 	size_t in_cap = ZSTD_CStreamInSize(), out_cap = ZSTD_CStreamOutSize();
 	uint8_t *in = malloc(in_cap), *out = malloc(out_cap);
@@ -92,18 +92,25 @@ int vf_image_zstd(const char *src, const char *dst, struct vf_err *err)
 	}
 	if ((r = vf_fs_atomic_open(&a, dst, 0644, err)))
 		goto out;
+	/*
+	 * Always zstd's multi-threaded mode (at least one worker): its output
+	 * is the same for any number of workers, unlike single-threaded mode's.
+	 */
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers,
+						(int)(threads ? (threads > 64 ? 64 : threads) : 1))) ||
 	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, size))) {
 		r = vf_err_set(err, EIO, "cannot configure zstd");
 		goto out;
 	}
+	/* all input with ZSTD_e_continue, then ZSTD_e_end with none: the first call
+	 * must not be ZSTD_e_end, or the job split would depend on the workers */
 	for (;;) {
 		size_t n = size - pos < in_cap ? (size_t)(size - pos) : in_cap;
 		int64_t got = n ? vf_fs_pread_full(fd, in, n, pos) : 0;
-		ZSTD_EndDirective mode = pos + (uint64_t)(got > 0 ? got : 0) >= size ? ZSTD_e_end
-										   : ZSTD_e_continue;
-		ZSTD_inBuffer ib = { in, got > 0 ? (size_t)got : 0, 0 };
+		ZSTD_EndDirective mode = n ? ZSTD_e_continue : ZSTD_e_end;
+		ZSTD_inBuffer ib = { in, n, 0 };
 		bool done = false;
 
 		if (got < 0 || (size_t)got != n) {
