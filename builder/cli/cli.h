@@ -84,5 +84,6 @@ int cmd_lint(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_key(int argc, char **argv);
 
 #endif

@@ -85,6 +85,22 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_pack,
 	},
 	{
+		"key", "generate a signing key, or print a key's TUF keyid",
+		"vforge key generate --type ed25519|ecdsa-p256|rsa-3072 -o <path> [--json]\n"
+		"vforge key id <key> [--json]",
+		"generate writes the private key to <path> (PKCS#8 PEM, mode 0600) and the\n"
+		"public key to <path>.pub (PEM), never overwriting a file, and prints the keyid.\n"
+		"id prints the TUF keyid of <key>: a public or private key file, a\n"
+		"pkcs11:token=...;object=...[;pin-value=...] URI or exec:<command> (docs/keys.md).\n"
+		"The keyid is the sha256 of the canonical JSON of the key object\n"
+		"{\"keytype\", \"keyval\": {\"public\"}, \"scheme\"}, as securesystemslib computes it.\n"
+		"  --type TYPE         ed25519, ecdsa-p256 (ecdsa-sha2-nistp256) or rsa-3072\n"
+		"                      (rsassa-pss-sha256)\n"
+		"  -o, --output PATH   the private key file to create\n"
+		"  --json              print {\"keyid\", \"key\"}: the key object for root.json\n",
+		cmd_key,
+	},
+	{
 		"verity", "format or verify a dm-verity hash tree (veritysetup-compatible)",
 		"vforge verity format [options] <data_file> <hash_file>\n"
 		"vforge verity verify [options] <data_file> <hash_file> <root_hash>",
