@@ -56,6 +56,15 @@ int vf_cli_exit_code(int rc);
 int vf_cli_parse_u64(const struct vf_cli_cmd *cmd, const char *opt, const char *text,
 		     uint64_t *ret);
 
+/**
+ * Parse the options of a command that takes only --json (and --help/-h) and
+ * exactly one operand, named `operand` in messages ("<variant>", "key").
+ * Returns VF_EXIT_OK with *ret_arg set, -1 after printing the help, or
+ * VF_EXIT_USAGE after printing a usage error.
+ */
+int vf_cli_parse_json_operand(const struct vf_cli_cmd *cmd, int argc, char **argv,
+			      const char *operand, bool *json, const char **ret_arg);
+
 /** Whether long-running commands should draw progress (stdout and stderr are TTYs). */
 bool vf_cli_show_progress(void);
 

@@ -5,7 +5,6 @@
 #include "builder/base/uuid.h"
 #include "builder/image/inspect.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,38 +113,20 @@ static void print_text(const struct vf_inspect *r)
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct vf_cli_cmd *self = vf_cli_cmd_find("inspect");
 	struct vf_inspect r;
 	struct vf_err err = { 0 };
+	const char *image = NULL;
 	bool json = false;
-	int c, rc;
+	int rc;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			vf_cli_help(self);
-			return VF_EXIT_OK;
-		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return vf_cli_usage(self, "expected one <image>");
-	if (vf_image_inspect(argv[optind], vf_cli_online_cpus(), &r, &err))
+	if ((rc = vf_cli_parse_json_operand(self, argc, argv, "<image>", &json, &image)))
+		return rc < 0 ? VF_EXIT_OK : rc;
+	if (vf_image_inspect(image, vf_cli_online_cpus(), &r, &err))
 		return vf_cli_fail(&err);
 	rc = json ? print_json(&r) : (print_text(&r), VF_EXIT_OK);
 	if (!rc && !r.verified) {
-		fprintf(stderr, "vforge: error: image '%s': ROOT-A does not verify: %s\n", argv[optind],
+		fprintf(stderr, "vforge: error: image '%s': ROOT-A does not verify: %s\n", image,
 			r.verify_error);
 		rc = VF_EXIT_VERIFY;
 	}

@@ -132,36 +132,15 @@ static int key_generate(const struct vf_cli_cmd *self, int argc, char **argv)
 /* A key reference: a key file (public or private), a pkcs11: URI or exec:<command>. */
 static int key_id(const struct vf_cli_cmd *self, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_err err = { 0 };
 	struct vf_signer *s = NULL;
 	struct vf_key *k = NULL;
-	const char *ref;
+	const char *ref = NULL;
 	bool json = false;
-	int c, rc;
+	int rc;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			vf_cli_help(self);
-			return VF_EXIT_OK;
-		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return vf_cli_usage(self, "id: expected one key, got %d arguments", argc - optind);
-	ref = argv[optind];
+	if ((rc = vf_cli_parse_json_operand(self, argc, argv, "key", &json, &ref)))
+		return rc < 0 ? VF_EXIT_OK : rc;
 	if (!ref[0])
 		return vf_cli_usage(self, "id: empty key reference");
 	if (strncmp(ref, "pkcs11:", 7) == 0 || strncmp(ref, "exec:", 5) == 0) {

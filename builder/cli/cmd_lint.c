@@ -6,7 +6,6 @@
 #include "builder/image/compose.h"
 #include "builder/manifest/manifest.h"
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,39 +74,21 @@ static void print_text(const struct vf_manifest *m, const struct vf_compose_resu
 
 int cmd_lint(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct vf_cli_cmd *self = vf_cli_cmd_find("lint");
 	struct vf_compose_opts copts = { 0 };
 	struct vf_compose_result res = { 0 };
 	struct vf_manifest *m = NULL;
 	struct vf_err err = { 0 };
+	const char *variant = NULL;
 	char *work = NULL;
 	bool json = false;
-	int c, rc;
+	int rc;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			vf_cli_help(self);
-			return VF_EXIT_OK;
-		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return vf_cli_usage(self, "expected one <variant>");
+	if ((rc = vf_cli_parse_json_operand(self, argc, argv, "<variant>", &json, &variant)))
+		return rc < 0 ? VF_EXIT_OK : rc;
 	if ((rc = vf_cli_source_date_epoch(&copts.has_sde, &copts.sde)))
 		return rc;
-	if (vf_manifest_load(argv[optind], &m, &err))
+	if (vf_manifest_load(variant, &m, &err))
 		return vf_cli_fail(&err);
 	if (vf_fs_mkdtemp(NULL, "vforge-lint", &work, &err)) {
 		rc = vf_cli_fail(&err);

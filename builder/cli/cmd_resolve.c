@@ -4,14 +4,12 @@
 #include "builder/base/hex.h"
 #include "builder/manifest/manifest.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MIB (UINT64_C(1) << 20)
 
-enum { OPT_JSON = 256, OPT_HELP };
 
 /* "40 MiB" when a whole number of MiB, else "N bytes". */
 static const char *fmt_size(uint64_t v, char out[32])
@@ -192,37 +190,17 @@ static void print_text(const struct vf_manifest *m)
 
 int cmd_resolve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct vf_cli_cmd *self = vf_cli_cmd_find("resolve");
 	struct vf_manifest *m = NULL;
 	struct vf_err err = { 0 };
+	const char *variant = NULL;
 	char *text = NULL;
 	bool json = false;
-	int c;
+	int rc;
 
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			vf_cli_help(self);
-			return VF_EXIT_OK;
-		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return vf_cli_usage(self, argc - optind ? "too many arguments"
-					     : "missing <variant> (a manifest or a directory)");
-	if (vf_manifest_load(argv[optind], &m, &err))
+	if ((rc = vf_cli_parse_json_operand(self, argc, argv, "<variant>", &json, &variant)))
+		return rc < 0 ? VF_EXIT_OK : rc;
+	if (vf_manifest_load(variant, &m, &err))
 		return vf_cli_fail(&err);
 	if (json) {
 		if (vf_manifest_format_json(m, &text, &err)) {

@@ -216,6 +216,41 @@ int vf_cli_parse_u64(const struct vf_cli_cmd *cmd, const char *opt, const char *
 	return VF_EXIT_OK;
 }
 
+int vf_cli_parse_json_operand(const struct vf_cli_cmd *cmd, int argc, char **argv,
+			      const char *operand, bool *json, const char **ret_arg)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, n;
+
+	*json = false;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			vf_cli_help(cmd);
+			return -1;
+		default:
+			return vf_cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	n = argc - optind;
+	if (n == 0)
+		return vf_cli_usage(cmd, "missing %s: expected one %s, got 0 arguments", operand,
+				    operand);
+	if (n > 1)
+		return vf_cli_usage(cmd, "too many arguments: expected one %s, got %d", operand, n);
+	*ret_arg = argv[optind];
+	return VF_EXIT_OK;
+}
+
 bool vf_cli_show_progress(void)
 {
 	return isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);

@@ -51,7 +51,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	(void)ftw;
 	if (flag == FTW_DP)
 		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
-	/* make read-only directories removable again */
 	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
