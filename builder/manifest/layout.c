@@ -1,4 +1,5 @@
 /* builder/manifest: the partition layout, derived or explicit, and its checks. */
+#include "builder/base/uuid.h"
 #include "builder/manifest/internal.h"
 
 #include <ctype.h>
@@ -13,17 +14,12 @@
 static const char *const type_names[] = { "esp", "xbootldr", "root", "root-verity", "linux",
 					  "var", NULL };
 
+/* A GUID in its text form (parsed by the same code that reads UUIDs everywhere). */
 static bool is_guid(const char *s)
 {
-	static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	uint8_t guid[16];
 
-	if (strlen(s) != sizeof(form) - 1)
-		return false;
-	for (size_t i = 0; form[i]; i++) {
-		if (form[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return true;
+	return vf_uuid_parse(s, guid) == 0;
 }
 
 static bool is_type(const char *s)

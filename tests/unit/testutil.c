@@ -6,10 +6,11 @@
 
 #include "tests/unit/testutil.h"
 
+#include "builder/base/fs.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,25 +46,10 @@ char *vf_test_tmpdir(void)
 	return path;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
-	return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 void vf_test_rmtree(const char *path)
 {
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode))
-		nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	else
-		unlink(path);
+	/* the library's own removal (never follows symlinks); failures are ignored */
+	vf_fs_remove_tree(path, NULL);
 }
 
 char *vf_test_path(const char *dir, const char *name)

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "builder/manifest/manifest.h"
+#include "tests/unit/manifest/manifest_helpers.h"
 #include "tests/unit/testutil.h"
 
 #include <errno.h>
@@ -20,33 +21,6 @@
 #define HDR "\"name\": \"t\", \"version\": \"1.0.0\", \"arch\": \"x86_64\""
 #define SHA "\"sha256\": \"" \
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""
-
-static void assert_msg(const struct vf_err *err, const char *want)
-{
-	if (!strstr(err->msg, want))
-		print_error("message '%s' lacks '%s'\n", err->msg, want);
-	assert_non_null(strstr(err->msg, want));
-}
-
-static void put(const char *dir, const char *name, const char *text)
-{
-	char *p = vf_test_path(dir, name);
-
-	vf_test_write_file(p, text, strlen(text));
-	free(p);
-}
-
-static int load_at(const char *dir, const char *name, struct vf_manifest **m, struct vf_err *err)
-{
-	char *p = vf_test_path(dir, name);
-	int r;
-
-	vf_err_clear(err);
-	*m = NULL;
-	r = vf_manifest_load(p, m, err);
-	free(p);
-	return r;
-}
 
 /* Load `text` as <dir>/t.json; expect failure with `code` and `want` in the message. */
 static void expect_fail(const char *dir, const char *text, int code, const char *want)

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "builder/manifest/manifest.h"
+#include "tests/unit/manifest/manifest_helpers.h"
 #include "tests/unit/testutil.h"
 
 #include <errno.h>
@@ -20,39 +21,12 @@
 #define SHA_B "\"sha256\": \"" \
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\""
 
-static void assert_msg(const struct vf_err *err, const char *want)
-{
-	if (!strstr(err->msg, want))
-		print_error("message '%s' lacks '%s'\n", err->msg, want);
-	assert_non_null(strstr(err->msg, want));
-}
-
-static void put(const char *dir, const char *name, const char *text)
-{
-	char *p = vf_test_path(dir, name);
-
-	vf_test_write_file(p, text, strlen(text));
-	free(p);
-}
-
-static int load(const char *dir, const char *name, struct vf_manifest **m, struct vf_err *err)
-{
-	char *p = vf_test_path(dir, name);
-	int r;
-
-	vf_err_clear(err);
-	*m = NULL;
-	r = vf_manifest_load(p, m, err);
-	free(p);
-	return r;
-}
-
 static struct vf_manifest *load_ok(const char *dir, const char *name)
 {
 	struct vf_manifest *m = NULL;
 	struct vf_err err;
 
-	if (load(dir, name, &m, &err))
+	if (load_at(dir, name, &m, &err))
 		print_error("unexpected error: %s\n", err.msg);
 	assert_non_null(m);
 	return m;
@@ -63,7 +37,7 @@ static void expect_fail(const char *dir, const char *name, int code, const char 
 	struct vf_manifest *m = NULL;
 	struct vf_err err;
 
-	assert_int_equal(load(dir, name, &m, &err), code);
+	assert_int_equal(load_at(dir, name, &m, &err), code);
 	assert_null(m);
 	assert_msg(&err, want);
 }
@@ -394,7 +368,7 @@ static void test_include_paths(void **state)
 
 	/* a missing include: the includer, the index and the path */
 	put(d1, "mid.json", "{\"include\": [\"d2/leaf.json\", \"nope.json\"]}");
-	assert_int_equal(load(*state, "t.json", &m, &err), -ENOENT);
+	assert_int_equal(load_at(*state, "t.json", &m, &err), -ENOENT);
 	assert_msg(&err, "d1/mid.json': include[1]: cannot open manifest '");
 	assert_msg(&err, "d1/nope.json': No such file or directory");
 	free(d1);
@@ -436,18 +410,18 @@ static void test_cycles(void **state)
 
 	put(*state, "a.json", "{\"include\": [\"b.json\"]}");
 	put(*state, "b.json", "{\"include\": [\"a.json\"]}");
-	assert_int_equal(load(*state, "a.json", &m, &err), -ELOOP);
+	assert_int_equal(load_at(*state, "a.json", &m, &err), -ELOOP);
 	snprintf(want, sizeof(want), "b.json': include[0]: include cycle: %s/a.json -> %s/b.json "
 		 "-> %s/a.json", (char *)*state, (char *)*state, (char *)*state);
 	assert_msg(&err, want);
 	/* starting from a file that leads into the cycle: the chain is the cycle only */
 	put(*state, "t.json", "{\"include\": [\"a.json\"]}");
-	assert_int_equal(load(*state, "t.json", &m, &err), -ELOOP);
+	assert_int_equal(load_at(*state, "t.json", &m, &err), -ELOOP);
 	assert_null(strstr(strstr(err.msg, "include cycle: "), "t.json"));
 
 	/* a self-include */
 	put(*state, "s.json", "{\"include\": [\"./s.json\"], " HDR "}");
-	assert_int_equal(load(*state, "s.json", &m, &err), -ELOOP);
+	assert_int_equal(load_at(*state, "s.json", &m, &err), -ELOOP);
 	snprintf(want, sizeof(want), "s.json': include[0]: include cycle: %s/s.json -> "
 		 "%s/./s.json", (char *)*state, (char *)*state);
 	assert_msg(&err, want);
@@ -470,12 +444,12 @@ static void test_depth_limit(void **state)
 		put(*state, name, text);
 	}
 	/* 33 deep from f1 */
-	assert_int_equal(load(*state, "f1.json", &m, &err), -ELOOP);
+	assert_int_equal(load_at(*state, "f1.json", &m, &err), -ELOOP);
 	assert_msg(&err, "f32.json': include[0]: '");
 	assert_msg(&err, "f33.json' would be nested 33 deep, more than the 32 allowed");
 	assert_null(m);
 	/* 32 deep from f2 */
-	assert_int_equal(load(*state, "f2.json", &m, &err), 0);
+	assert_int_equal(load_at(*state, "f2.json", &m, &err), 0);
 	assert_string_equal(m->name, "t");
 	vf_manifest_free(m);
 }
@@ -487,14 +461,14 @@ static void test_fragment_fields_optional(void **state)
 
 	/* a fragment alone lacks the required fields, which the composed result needs */
 	put(*state, "frag.json", "{\"remove\": [\"/x\"]}");
-	assert_int_equal(load(*state, "frag.json", &m, &err), -EINVAL);
+	assert_int_equal(load_at(*state, "frag.json", &m, &err), -EINVAL);
 	assert_msg(&err, "variant '");
 	assert_msg(&err, "frag.json': missing required key 'name' (in the variant or one of its "
 		   "includes)");
 	/* an included fragment's error names that fragment, even when the top is fine */
 	put(*state, "frag.json", "{\"remove\": [\"x\"]}");
 	put(*state, "t.json", "{\"include\": [\"frag.json\"], " HDR "}");
-	assert_int_equal(load(*state, "t.json", &m, &err), -EINVAL);
+	assert_int_equal(load_at(*state, "t.json", &m, &err), -EINVAL);
 	assert_msg(&err, "frag.json': remove[0]: glob 'x' is not absolute");
 	/* include/remove_packages are not in the composed JSON */
 	put(*state, "frag.json", "{\"remove\": [\"/x\"]}");
