@@ -23,6 +23,8 @@ UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECS ?= 10
+# A fixed seed keeps `make check` reproducible; FUZZ_SEED=0 lets libFuzzer pick one.
+FUZZ_SEED ?= 1
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -104,7 +106,7 @@ fuzz-run: $(FUZZ_BINS)
 		rm -rf $$corpus; mkdir -p $$corpus; \
 		[ -d tests/fuzz/corpus/$$name ] && cp tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null; \
 		echo "fuzz $$name for $(FUZZ_SECS)s"; \
-		$$f -max_total_time=$(FUZZ_SECS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+		$$f -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 			-artifact_prefix=$(BUILD)/fuzz/$$name- \
 			$$corpus >$(BUILD)/fuzz/$$name.log 2>&1 || \
 			{ tail -40 $(BUILD)/fuzz/$$name.log; echo "fuzz $$name: FAILED"; exit 1; }; \

@@ -65,9 +65,9 @@ int vf_tuf_keyid_of_json(const void *key_json, char out[65], struct vf_err *err)
 	struct vf_buf canon = VF_BUF_INIT;
 	int r;
 
-	if ((r = vf_cjson_encode(key_json, &canon, err)))
-		return r;
-	if ((r = vf_tuf_sha256_hex(canon.data, canon.len, out)))
+	/* the encoder leaves its partial output allocated on failure: release it either way */
+	if (!(r = vf_cjson_encode(key_json, &canon, err)) &&
+	    (r = vf_tuf_sha256_hex(canon.data, canon.len, out)))
 		r = vf_err_set(err, -r, "sha256 failed");
 	vf_buf_release(&canon);
 	return r;
