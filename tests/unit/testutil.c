@@ -7,6 +7,8 @@
 #include "tests/unit/testutil.h"
 
 #include "builder/base/fs.h"
+#include "keys/key.h"
+#include "repo/metadata.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -191,4 +193,44 @@ void vf_test_assert_listing(const char *dir, const char *want)
 
 	assert_string_equal(names, want);
 	free(names);
+}
+
+int vf_test_keys_make(struct vf_test_keys *k, const char *const *types, size_t n)
+{
+	struct vf_err err = { 0 };
+
+	k->dir = vf_test_tmpdir();
+	k->s = calloc(n, sizeof(*k->s));
+	k->keyid = calloc(n, sizeof(*k->keyid));
+	k->n = n;
+	if (!k->s || !k->keyid)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		enum vf_key_type t = VF_KEY_ED25519;
+		char name[32], *path;
+
+		snprintf(name, sizeof(name), "key%zu.pem", i);
+		path = vf_test_path(k->dir, name);
+		if ((types && vf_key_type_parse(types[i], &t, &err)) ||
+		    vf_key_generate(t, path, &err) || vf_signer_open(path, &k->s[i], &err) ||
+		    vf_tuf_keyid(vf_signer_key(k->s[i]), k->keyid[i], &err)) {
+			fprintf(stderr, "key %zu: %s\n", i, err.msg);
+			free(path);
+			return -1;
+		}
+		free(path);
+	}
+	return 0;
+}
+
+void vf_test_keys_free(struct vf_test_keys *k)
+{
+	for (size_t i = 0; k->s && i < k->n; i++)
+		vf_signer_free(k->s[i]);
+	free(k->s);
+	free(k->keyid);
+	if (k->dir)
+		vf_test_rmtree(k->dir);
+	free(k->dir);
+	memset(k, 0, sizeof(*k));
 }

@@ -64,4 +64,21 @@ void vf_test_assert_containsf(const char *text, const char *fmt, ...)
 /** Fail unless vf_test_list_dir(dir) is exactly `want` ("" for an empty directory). */
 void vf_test_assert_listing(const char *dir, const char *want);
 
+/** Signing keys for TUF tests: key<i>.pem files in a fresh temporary directory. */
+struct vf_test_keys {
+	char *dir;                /**< the directory holding the key files */
+	struct vf_signer **s;     /**< n open signers */
+	char (*keyid)[65];        /**< their TUF keyids */
+	size_t n;
+};
+
+/**
+ * Generate n keys of the given types ("ed25519", "ecdsa-p256", "rsa-3072";
+ * types NULL: all ed25519) and open them. Returns 0, or -1 after printing why.
+ */
+int vf_test_keys_make(struct vf_test_keys *k, const char *const *types, size_t n);
+
+/** Close the signers and remove the directory. */
+void vf_test_keys_free(struct vf_test_keys *k);
+
 #endif

@@ -23,44 +23,19 @@
 #define EXPIRES ((time_t)1893456000) /* 2030-01-01 */
 
 /* Keys made once for the whole file: ed25519, ecdsa, rsa, ed25519. */
-static struct fixture {
-	char *dir;
-	struct vf_signer *s[N_KEYS];
-	char keyid[N_KEYS][65];
-} fx;
+static struct vf_test_keys fx;
+static const char *const types[N_KEYS] = { "ed25519", "ecdsa-p256", "rsa-3072", "ed25519" };
 
 static int setup(void **state)
 {
-	static const char *const types[N_KEYS] = { "ed25519", "ecdsa-p256", "rsa-3072", "ed25519" };
-	struct vf_err err = { 0 };
-
 	(void)state;
-	fx.dir = vf_test_tmpdir();
-	for (int i = 0; i < N_KEYS; i++) {
-		enum vf_key_type t;
-		char name[32], *path;
-
-		snprintf(name, sizeof(name), "key%d.pem", i);
-		path = vf_test_path(fx.dir, name);
-		if (vf_key_type_parse(types[i], &t, &err) || vf_key_generate(t, path, &err) ||
-		    vf_signer_open(path, &fx.s[i], &err) ||
-		    vf_tuf_keyid(vf_signer_key(fx.s[i]), fx.keyid[i], &err)) {
-			fprintf(stderr, "key %d: %s\n", i, err.msg);
-			free(path);
-			return -1;
-		}
-		free(path);
-	}
-	return 0;
+	return vf_test_keys_make(&fx, types, N_KEYS);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < N_KEYS; i++)
-		vf_signer_free(fx.s[i]);
-	vf_test_rmtree(fx.dir);
-	free(fx.dir);
+	vf_test_keys_free(&fx);
 	return 0;
 }
 

@@ -1,0 +1,230 @@
+/**
+ * @file repo.h
+ * @brief A TUF repository on disk: create it, change its targets, re-sign and
+ *        publish atomically under a lock; validate it from a trusted root;
+ *        list expirations.
+ *
+ * Layout (consistent snapshots, static files any web server can serve):
+ *
+ *     <dir>/metadata/<N>.root.json        every root version, kept forever
+ *     <dir>/metadata/<N>.targets.json     every published version
+ *     <dir>/metadata/<N>.snapshot.json    every published version
+ *     <dir>/metadata/timestamp.json       the only file replaced in place
+ *     <dir>/targets/[sub/]<sha256>.<name> target files (content-addressed)
+ *     <dir>/.vforge.lock                  publisher lock (not served)
+ *
+ * Publishing order: target files (written, fsync'd, renamed), root, then
+ * targets, then snapshot metadata as new versioned files, timestamp.json
+ * last by rename; directories fsync'd. A crash at any point leaves the old
+ * timestamp.json naming old, complete metadata, or the new one naming new,
+ * complete metadata: clients accept either.
+ *
+ * Sequences:
+ *
+ *     vf_repo_create(dir, root, &opts, &r, err);          // or vf_repo_open()
+ *     vf_repo_add_target_file(r, "os.img.zst", "os.img.zst", NULL, err);
+ *     vf_repo_publish(r, signers, n, 0, err);              // targets, snapshot, timestamp
+ *     vf_repo_close(r);                                   // releases the lock
+ *
+ *     vf_repo_open(dir, &opts, &r, err);
+ *     vf_repo_publish(r, signers, n, VF_REPO_ROLE(VF_TUF_TIMESTAMP), err); // refresh
+ *
+ * Test-only hook: when the environment variable VFORGE_TEST_CRASH_AT names a
+ * crash point (see docs/repo.md), the publisher kills itself with SIGKILL
+ * there; the crash-safety test uses it. Unset in production, it costs a
+ * getenv().
+ */
+#ifndef VF_REPO_REPO_H
+#define VF_REPO_REPO_H
+
+#include "builder/base/buf.h"
+#include "builder/base/err.h"
+#include "keys/key.h"
+#include "repo/metadata.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/** Default lifetimes: root 1 year, targets 3 months (90 days), snapshot 2 weeks, timestamp 1 week. */
+#define VF_REPO_LIFETIME_ROOT (365 * 86400)
+#define VF_REPO_LIFETIME_TARGETS (90 * 86400)
+#define VF_REPO_LIFETIME_SNAPSHOT (14 * 86400)
+#define VF_REPO_LIFETIME_TIMESTAMP (7 * 86400)
+
+/** The default lifetime (seconds) of a top-level role type. */
+int64_t vf_repo_default_lifetime(enum vf_tuf_type type);
+
+/** Name of the lock file in the repository directory. */
+#define VF_REPO_LOCK_NAME ".vforge.lock"
+
+/** The bit of a top-level role in a role mask. */
+#define VF_REPO_ROLE(type) (1u << (type))
+
+/** Largest target file vforge hashes and copies (64 GiB). */
+#define VF_REPO_MAX_TARGET ((uint64_t)64 << 30)
+
+/** How a repository is opened and what new metadata looks like. */
+struct vf_repo_opts {
+	time_t now;            /**< the clock: expiry = now + lifetime; checks "expired" */
+	/**
+	 * Absolute expiry per top-level type (index type - 1; the root entry is
+	 * unused: root.json is built with `vforge root`). 0: now + default.
+	 */
+	time_t expires[VF_TUF_N_TOP_ROLES];
+	/** Seconds to wait for the lock: 0 fails at once, < 0 waits forever. */
+	int lock_wait_s;
+};
+
+/**
+ * Parse a point in time for --expires: RFC 3339 ("2027-01-31T00:00:00Z",
+ * "2027-01-31T01:00:00+01:00"; fractional seconds refused, the result is
+ * whole seconds UTC) or a duration after `now`: one or more "<n><unit>" with
+ * unit s, m, h, d, w or y (365 days), e.g. "7d", "1y", "12h30m".
+ * Errors quote the text and say what was expected.
+ */
+int vf_repo_parse_when(const char *text, time_t now, time_t *ret, struct vf_err *err);
+
+/** Parse a duration only ("7d", "12h30m"); seconds into *ret. */
+int vf_repo_parse_duration(const char *text, int64_t *ret, struct vf_err *err);
+
+/**
+ * Check a target name: relative UTF-8 path, 1..4095 bytes, segments separated
+ * by single "/", none empty, "." or "..", no leading "/", no "\\" and no
+ * control characters, NFC (canonical JSON). Errors quote the name and say why.
+ */
+int vf_repo_check_target_name(const char *name, struct vf_err *err);
+
+/** An open repository (holds the lock until vf_repo_close()). */
+struct vf_repo;
+
+/**
+ * Create a repository in `dir` (created if missing; must hold no metadata/
+ * or targets/ yet) from a signed root. The root must meet its own root
+ * threshold (else -VF_EVERIFY naming the keyids still needed), must not be
+ * expired at opts->now, and must have consistent_snapshot true. Nothing is
+ * written but the lock until vf_repo_publish(), which writes
+ * <version>.root.json and version 1 of targets, snapshot and timestamp.
+ */
+int vf_repo_create(const char *dir, const struct vf_tuf_md *root, const struct vf_repo_opts *opts,
+		   struct vf_repo **ret, struct vf_err *err);
+
+/**
+ * Open an existing repository: take the lock (waiting as opts says; the
+ * error names the lock file and the pid holding it), remove temporary files
+ * a killed publisher left, and load the newest root, timestamp.json and the
+ * snapshot and targets versions it names. Fails when these are missing or
+ * inconsistent (names the file and the value).
+ */
+int vf_repo_open(const char *dir, const struct vf_repo_opts *opts, struct vf_repo **ret,
+		 struct vf_err *err);
+
+/** Release the lock and free; unpublished changes and staged files are dropped. */
+void vf_repo_close(struct vf_repo *r);
+
+/**
+ * The current documents. Before vf_repo_publish() the targets document
+ * already holds the changes staged with vf_repo_add_target_*() and
+ * vf_repo_remove_target() (its version and signatures are the old ones);
+ * after it, the published documents.
+ */
+const struct vf_tuf_md *vf_repo_root(const struct vf_repo *r);
+const struct vf_tuf_md *vf_repo_targets(const struct vf_repo *r);
+const struct vf_tuf_md *vf_repo_snapshot(const struct vf_repo *r);
+const struct vf_tuf_md *vf_repo_timestamp(const struct vf_repo *r);
+
+/** The repository directory as given. */
+const char *vf_repo_dir(const struct vf_repo *r);
+
+/**
+ * Add or replace target `name` (vf_repo_check_target_name()) with the
+ * content of `file` (regular file, at most VF_REPO_MAX_TARGET bytes): hashed
+ * (sha256) and staged as targets/<dir/><sha256>.<base> for the next publish.
+ * `custom` is a json_t * (copied) or NULL.
+ */
+int vf_repo_add_target_file(struct vf_repo *r, const char *file, const char *name,
+			    const void *custom, struct vf_err *err);
+
+/** As vf_repo_add_target_file(), from memory. */
+int vf_repo_add_target_data(struct vf_repo *r, const char *name, const void *data, size_t len,
+			    const void *custom, struct vf_err *err);
+
+/** Remove a target from targets.json; -ENOENT (naming it) when absent. */
+int vf_repo_remove_target(struct vf_repo *r, const char *name, struct vf_err *err);
+
+/**
+ * Read the current content of target `name` (at most `max` bytes) into
+ * `out`, checking its length and sha256 against targets.json; -ENOENT when
+ * there is no such target.
+ */
+int vf_repo_read_target(struct vf_repo *r, const char *name, uint64_t max, struct vf_buf *out,
+			struct vf_err *err);
+
+/**
+ * Publish `root` (copied) as the next root version with the next
+ * vf_repo_publish(): its version must be the current root's + 1 and it must
+ * meet the root threshold of the current root and its own (cross-signing),
+ * else -VF_EVERIFY listing what is missing. Roles whose keys or threshold
+ * changed in the new root are re-signed at publish; when the timestamp or
+ * snapshot keys changed, clients discard their trusted copies (spec 5.3.11).
+ */
+int vf_repo_set_root(struct vf_repo *r, const struct vf_tuf_md *root, struct vf_err *err);
+
+/**
+ * Sign and publish. Roles re-signed: those whose content changed (targets
+ * after target changes; a new root), plus those in `refresh` (a mask of
+ * VF_REPO_ROLE(VF_TUF_TARGETS|SNAPSHOT|TIMESTAMP)), each cascading to the
+ * roles that pin it (targets -> snapshot -> timestamp). Each gets version + 1
+ * and expiry from opts. Before anything is written, every such role must be
+ * signable: the signers authorised for it in root (by keyid) must meet its
+ * threshold, else an error per role "targets: threshold 2, 1 key given
+ * (ab12...); still needed one of: cd34..., ef56..." and nothing changes.
+ * Every authorised signer given signs. An expiry at or before opts->now is
+ * refused. Signers authorised for no role being published are ignored.
+ */
+int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
+		    unsigned refresh, struct vf_err *err);
+
+/* ---- validation (repo/validate.c) --------------------------------------------------- */
+
+/** Called once per problem found by vf_repo_validate(). */
+typedef void (*vf_repo_report_fn)(void *ctx, const char *file, const char *msg);
+
+/**
+ * Verify the repository in `dir` as a TUF client would, from `trusted_root`
+ * (spec section 5, on the files): the root chain N+1.root.json... (threshold
+ * of the old and the new root, version N+1), the final root's expiry,
+ * timestamp (signatures, expiry, snapshot version), snapshot (length and
+ * hashes from timestamp, signatures, version, expiry), targets and every
+ * delegated role snapshot lists (length/hashes, signatures by the delegator's
+ * keys, version, expiry), and every target file (present under its
+ * consistent name, length and every hash). Carries on after a problem where
+ * it can, calling `report` for each. Returns 0 when there is none,
+ * -VF_EVERIFY when there were (count in *ret_problems), another negative
+ * errno when it could not run at all. Never writes.
+ */
+int vf_repo_validate(const char *dir, const struct vf_tuf_md *trusted_root, time_t now,
+		     vf_repo_report_fn report, void *ctx, size_t *ret_problems,
+		     struct vf_err *err);
+
+/** One role's expiry as vf_repo_expirations() lists it. */
+struct vf_repo_expiry {
+	char *role;      /**< "root", "timestamp", "snapshot", "targets" or a delegated name */
+	char *file;      /**< file it was read from, relative to the repository */
+	uint64_t version;
+	time_t expires;
+};
+
+/**
+ * The expiry of every role of the repository's current state (newest root,
+ * timestamp, the snapshot and targets it names, delegated roles in
+ * snapshot), read without the lock and without checking signatures. Free
+ * with vf_repo_expirations_free().
+ */
+int vf_repo_expirations(const char *dir, struct vf_repo_expiry **ret, size_t *ret_n,
+			struct vf_err *err);
+
+void vf_repo_expirations_free(struct vf_repo_expiry *v, size_t n);
+
+#endif
