@@ -12,7 +12,9 @@
 #include "builder/base/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum {
 	VF_EXIT_OK = 0,
@@ -84,6 +86,82 @@ int vf_cli_source_date_epoch(bool *has, int64_t *ret);
 /** Number of online CPUs (at least 1). */
 unsigned vf_cli_online_cpus(void);
 
+/* ---- shared by the TUF commands (cli_tuf.c) ------------------------------------- */
+
+struct vf_signer;
+struct vf_repo_opts;
+
+/** Long-option values shared by repo commands (beyond any command's own). */
+enum {
+	VF_CLI_OPT_KEY = 0x1000,
+	VF_CLI_OPT_NOW,
+	VF_CLI_OPT_EXPIRES,
+	VF_CLI_OPT_LOCK_WAIT,
+};
+
+/** Put these in a command's `struct option` table to accept the shared options. */
+#define VF_CLI_REPO_LONGOPTS                                                                 \
+	{ "key", required_argument, NULL, VF_CLI_OPT_KEY },                                   \
+	{ "now", required_argument, NULL, VF_CLI_OPT_NOW },                                   \
+	{ "expires", required_argument, NULL, VF_CLI_OPT_EXPIRES },                           \
+	{ "lock-wait", required_argument, NULL, VF_CLI_OPT_LOCK_WAIT }
+
+/** Help text for the shared options, to append to a command's help. */
+#define VF_CLI_REPO_HELP                                                                     \
+	"  --key REF          a signing key: PEM file, pkcs11: URI or exec:<command>; many\n" \
+	"                     allowed, each signs every role root authorises it for\n"        \
+	"  --now EPOCH        the clock (default SOURCE_DATE_EPOCH, else the system clock)\n" \
+	"  --expires ROLE=WHEN  expiry of re-signed ROLE (targets, snapshot, timestamp):\n"   \
+	"                     RFC 3339 or a duration after now (7d, 12h, 1y); defaults\n"     \
+	"                     targets 90d, snapshot 14d, timestamp 7d\n"                       \
+	"  --lock-wait SECS   wait this long for another publisher's lock (default 60;\n"      \
+	"                     0: fail at once)\n"
+
+/** What the shared options collected. */
+struct vf_cli_repo_args {
+	const char **keys;
+	size_t n_keys;
+	const char *now_text;
+	const char *expires_text[4]; /**< per top-level type - 1 */
+	int lock_wait_s;             /**< default 60 */
+};
+
+/** Initialise the collected options to their defaults. */
+void vf_cli_repo_args_init(struct vf_cli_repo_args *a);
+
+/**
+ * Take one getopt result: returns 0 when `opt` was a shared option and was
+ * valid, 1 when it is not a shared option, VF_EXIT_USAGE after printing a
+ * usage error.
+ */
+int vf_cli_repo_arg(const struct vf_cli_cmd *cmd, int opt, const char *arg,
+		    struct vf_cli_repo_args *a);
+
+/**
+ * The clock: --now EPOCH when given (decimal, 0..2^53-1), else
+ * SOURCE_DATE_EPOCH, else time(). Prints an error and returns VF_EXIT_USAGE
+ * (bad --now) or VF_EXIT_FAIL (bad SOURCE_DATE_EPOCH); 0 on success.
+ */
+int vf_cli_now(const struct vf_cli_cmd *cmd, const char *now_text, time_t *ret);
+
+/**
+ * Resolve the shared options: the clock, the expiries (refusing times at or
+ * before now) and lock wait into *opts, and open every --key into *ret_signers
+ * (NULL when none). Returns a VF_EXIT_* code after printing any error.
+ */
+int vf_cli_repo_setup(const struct vf_cli_cmd *cmd, const struct vf_cli_repo_args *a,
+		      struct vf_repo_opts *opts, struct vf_signer ***ret_signers);
+
+/** Open signers by reference; on failure none stays open. */
+int vf_cli_open_signers(const char *const *refs, size_t n, struct vf_signer ***ret,
+			struct vf_err *err);
+
+/** Free signers opened by vf_cli_open_signers() (accepts NULL). */
+void vf_cli_free_signers(struct vf_signer **s, size_t n);
+
+/** Free what vf_cli_repo_arg() collected. */
+void vf_cli_repo_args_release(struct vf_cli_repo_args *a);
+
 /* Commands */
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
@@ -94,5 +172,18 @@ int cmd_pack(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_key(int argc, char **argv);
+int cmd_root(int argc, char **argv);
+int cmd_repo(int argc, char **argv);
+
+/* Help texts of the larger commands, defined next to them. */
+#define VF_CLI_ROOT_HELP vf_cli_root_help
+#define VF_CLI_REPO_CMD_HELP vf_cli_repo_help
+extern const char vf_cli_root_help[];   /* cmd_root.c */
+extern const char vf_cli_repo_help[];   /* cmd_repo.c */
+
+/* `vforge repo` subcommands living in their own files; argv[0] is the subcommand. */
+int vf_cli_repo_add_update(const struct vf_cli_cmd *cmd, int argc, char **argv);  /* cmd_repo_update.c */
+int vf_cli_repo_validate(const struct vf_cli_cmd *cmd, int argc, char **argv);    /* cmd_repo_check.c */
+int vf_cli_repo_expirations(const struct vf_cli_cmd *cmd, int argc, char **argv); /* cmd_repo_check.c */
 
 #endif

@@ -101,6 +101,32 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_key,
 	},
 	{
+		"root", "build root.json offline: keys, thresholds, expiry, signatures",
+		"vforge root init <root.json> [--expires WHEN] [--now EPOCH]\n"
+		"vforge root add-key <root.json> <key> --role ROLE[,ROLE...]\n"
+		"vforge root remove-key <root.json> <keyid> [--role ROLE[,ROLE...]]\n"
+		"vforge root set-threshold <root.json> <role> <n>\n"
+		"vforge root expire <root.json> <when> [--now EPOCH]\n"
+		"vforge root bump-version <root.json>\n"
+		"vforge root sign <root.json> --key REF [--key REF...]\n"
+		"vforge root merge <a.json> <b.json> -o <out.json>\n"
+		"vforge root verify <root.json> [--trusted <previous-root.json>] [--now EPOCH] [--json]",
+		VF_CLI_ROOT_HELP,
+		cmd_root,
+	},
+	{
+		"repo", "create, update, re-sign, validate a TUF repository",
+		"vforge repo create <repo> --root <root.json> --key REF... [--target FILE[=NAME]...] [--dir DIR]\n"
+		"vforge repo add-targets <repo> --key REF... [FILE[=NAME]...] [--dir DIR] [--remove NAME...]\n"
+		"vforge repo add-update <repo> --key REF... --build <build.json> [--waves FILE|default]\n"
+		"                       [--max-version V]\n"
+		"vforge repo refresh <repo> --key REF... [--role timestamp|snapshot|targets]...\n"
+		"vforge repo validate <repo> --root <trusted-root.json> [--now EPOCH] [--json]\n"
+		"vforge repo expirations <repo> [--within DURATION] [--now EPOCH] [--json]",
+		VF_CLI_REPO_CMD_HELP,
+		cmd_repo,
+	},
+	{
 		"verity", "format or verify a dm-verity hash tree (veritysetup-compatible)",
 		"vforge verity format [options] <data_file> <hash_file>\n"
 		"vforge verity verify [options] <data_file> <hash_file> <root_hash>",

@@ -1,0 +1,1649 @@
+/*
+ * vforge root: build root.json offline (keys, thresholds, expiry, version),
+ * sign it with the root role's keys, merge signatures made on other machines,
+ * and verify it, alone or as the successor of a trusted root. See docs/root.md.
+ */
+#include "builder/cli/cli.h"
+
+#include "builder/base/buf.h"
+#include "builder/base/fs.h"
+#include "builder/base/hex.h"
+#include "keys/digest.h"
+#include "keys/key.h"
+#include "repo/cjson.h"
+#include "repo/metadata.h"
+#include "repo/repo.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char vf_cli_root_help[] =
+	"root.json is the trust anchor of a TUF repository: the keys of the four\n"
+	"top-level roles, how many of them must sign (threshold), its expiry, and the\n"
+	"signatures of the root role's keys. These commands build it offline, one\n"
+	"step each, so that several people can sign on separate machines (docs/root.md).\n"
+	"\n"
+	"  init           write version 1: consistent_snapshot true, each role with\n"
+	"                 threshold 1 and no keys yet; never overwrites a file\n"
+	"  add-key        authorise a key for roles and print its keyid; <key> is a\n"
+	"                 public or private PEM file, a pkcs11: URI or exec:<command>\n"
+	"  remove-key     take a keyid from the --role roles (default: every role); a\n"
+	"                 key no role lists any more leaves root's keys\n"
+	"  set-threshold  signatures a role needs: from 1 to the number of its keys\n"
+	"                 (add the keys first)\n"
+	"  expire         set the expiry: RFC 3339 or a duration after now (30d, 1y)\n"
+	"  bump-version   version + 1: the start of a new root (rotation)\n"
+	"  sign           sign with keys that root authorises for the root role,\n"
+	"                 keeping the signatures already there\n"
+	"  merge          write the union of the signatures of two copies of the same\n"
+	"                 root (signed by different people); refuses different content\n"
+	"  verify         show each role's threshold and keys, which root keys signed,\n"
+	"                 what is missing, and the expiry; with --trusted also the\n"
+	"                 previous root's threshold over this file and the version step\n"
+	"\n"
+	"The editing commands (add-key, remove-key, set-threshold, expire, bump-version)\n"
+	"change the signed content, so they drop the existing signatures (with a note)\n"
+	"and write the file atomically. A change that changes nothing keeps the file\n"
+	"and its signatures. Signatures are kept sorted by keyid.\n"
+	"\n"
+	"  --role ROLE[,ROLE...]  add-key, remove-key: root, targets, snapshot,\n"
+	"                     timestamp (repeatable)\n"
+	"  --expires WHEN     init: the expiry (default 1y after now)\n"
+	"  --now EPOCH        init, expire, verify: the clock (default SOURCE_DATE_EPOCH,\n"
+	"                     else the system clock)\n"
+	"  --key REF          sign: a signing key: PEM file, pkcs11: URI or\n"
+	"                     exec:<command> (repeatable)\n"
+	"  -o, --output FILE  merge: the file to write (may be one of the inputs)\n"
+	"  --trusted FILE     verify: the previous root.json\n"
+	"  --json             verify: print the report as one JSON object\n"
+	"\n"
+	"Exit codes: 0 success; 1 a file is unreadable or malformed, or the change is\n"
+	"refused; 2 usage (including values no file could accept: threshold 0, an\n"
+	"expiry in the past); 3 verify found a threshold, key count, version or\n"
+	"expiry problem, or merge found a signature that does not verify.\n";
+
+/* ---- roots whose roles have no keys yet --------------------------------------------- *
+ *
+ * vforge's metadata parser (and so vf_tuf_md_validate/format/save) requires
+ * 1 <= threshold <= number of keyids for each role. `root init` must write a
+ * root whose roles have no keys yet, and later commands must read it back.
+ * These helpers read and write such "unfinished" roots; finished roots go
+ * through vf_tuf_md_load() and vf_tuf_md_save() unchanged. Reading: when the
+ * strict parse fails and some role's threshold exceeds its keyids, the JSON is
+ * padded (threshold lowered to the number of keyids, a placeholder key for a
+ * role without any), parsed strictly, and the padding is taken out of the
+ * model again. Writing: the same JSON vf_tuf_md_format() would write, checked
+ * by reading it back this way.
+ */
+
+#define PLACEHOLDER_TYPE "vforge-root-unfinished"
+
+static const char *role_name(int i)
+{
+	return vf_tuf_type_name((enum vf_tuf_type)(i + 1));
+}
+
+static bool role_unfinished(const struct vf_tuf_role *r)
+{
+	return r->threshold > r->n_keyids;
+}
+
+static bool root_unfinished(const struct vf_tuf_md *md)
+{
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++)
+		if (role_unfinished(&md->roles[i]))
+			return true;
+	return false;
+}
+
+static int nomem(struct vf_err *err)
+{
+	return vf_err_set(err, ENOMEM, "out of memory");
+}
+
+/*
+ * Parse an unfinished root from `text`: 0 with *ret set, 1 when no role is
+ * unfinished (nothing to pad: the strict parser's verdict stands), or a
+ * negative errno with the strict parser's message on the padded document.
+ */
+static int parse_unfinished(const void *text, size_t len, struct vf_tuf_md **ret,
+			    struct vf_err *err)
+{
+	struct vf_cjson_limits lim = { .max_bytes = VF_TUF_MAX_FILE, .max_depth = 0 };
+	json_t *doc = NULL, *keys, *roles, *ph = NULL;
+	struct vf_tuf_md *md = NULL;
+	uint64_t want[VF_TUF_N_TOP_ROLES] = { 0 };
+	bool padded[VF_TUF_N_TOP_ROLES] = { false }, any = false, need_ph = false;
+	char ph_id[65], *out = NULL;
+	int r = 1;
+
+	if (vf_cjson_parse(text, len, &lim, (void **)&doc, NULL))
+		return 1;
+	keys = json_object_get(json_object_get(doc, "signed"), "keys");
+	roles = json_object_get(json_object_get(doc, "signed"), "roles");
+	if (!json_is_object(keys) || !json_is_object(roles))
+		goto out;
+	ph = json_pack("{s:s, s:s, s:{s:s}}", "keytype", PLACEHOLDER_TYPE, "scheme",
+		       PLACEHOLDER_TYPE, "keyval", "public", "-");
+	if (!ph) {
+		r = nomem(err);
+		goto out;
+	}
+	if ((r = vf_tuf_keyid_of_json(ph, ph_id, err)))
+		goto out;
+	r = 1;
+	if (json_object_get(keys, ph_id))
+		goto out;
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		json_t *role = json_object_get(roles, role_name(i));
+		json_t *ids = json_object_get(role, "keyids"), *th = json_object_get(role, "threshold");
+		size_t n;
+
+		if (!json_is_array(ids) || !json_is_integer(th) || json_integer_value(th) < 1)
+			continue;
+		n = json_array_size(ids);
+		if ((uint64_t)json_integer_value(th) <= n)
+			continue;
+		want[i] = (uint64_t)json_integer_value(th);
+		padded[i] = n == 0;
+		any = true;
+		if (n == 0) {
+			need_ph = true;
+			if (json_array_append_new(ids, json_string(ph_id)) ||
+			    json_object_set_new(role, "threshold", json_integer(1)))
+				goto oom;
+		} else if (json_object_set_new(role, "threshold", json_integer((json_int_t)n))) {
+			goto oom;
+		}
+	}
+	if (!any)
+		goto out;
+	if (need_ph && json_object_set(keys, ph_id, ph))
+		goto oom;
+	if (!(out = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
+		goto oom;
+	if ((r = vf_tuf_md_parse(out, strlen(out), VF_TUF_ROOT, 0, &md, err)))
+		goto out;
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		if (!want[i])
+			continue;
+		if (padded[i] && (r = vf_tuf_md_remove_key(md, role_name(i), ph_id, err)))
+			goto out;
+		md->roles[i].threshold = want[i];
+	}
+	*ret = md;
+	md = NULL;
+	r = 0;
+	goto out;
+oom:
+	r = nomem(err);
+out:
+	free(out);
+	json_decref(ph);
+	json_decref(doc);
+	vf_tuf_md_free(md);
+	return r;
+}
+
+/* Read a whole (bounded) file. */
+static int read_file(const char *path, struct vf_buf *out, struct vf_err *err)
+{
+	struct stat st;
+	int64_t got;
+	int fd, r = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return vf_err_sys(err, errno, "'%s'", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > VF_TUF_MAX_FILE) {
+		r = vf_err_set(err, EINVAL, "'%s': not a regular file of at most %llu bytes", path,
+			       (unsigned long long)VF_TUF_MAX_FILE);
+		goto out;
+	}
+	if (vf_buf_grow(out, (size_t)st.st_size + 1)) {
+		r = nomem(err);
+		goto out;
+	}
+	got = vf_fs_pread_full(fd, out->data, (size_t)st.st_size, 0);
+	if (got < 0) {
+		r = vf_err_sys(err, (int)-got, "'%s': read", path);
+		goto out;
+	}
+	out->len = (size_t)got;
+	out->data[out->len] = '\0';
+out:
+	close(fd);
+	return r;
+}
+
+/* Load root.json (finished or not); errors name the path. */
+static int root_load(const char *path, struct vf_tuf_md **ret, struct vf_err *err)
+{
+	struct vf_buf text = VF_BUF_INIT;
+	struct vf_err e2 = { 0 };
+	int r, r2;
+
+	r = vf_tuf_md_load(path, VF_TUF_ROOT, 0, ret, err);
+	if (r != -EINVAL)
+		return r;
+	if (read_file(path, &text, &e2))
+		goto out;
+	r2 = parse_unfinished(text.data, text.len, ret, &e2);
+	if (r2 == 0) {
+		vf_err_clear(err);
+		r = 0;
+	} else if (r2 < 0) {
+		*err = e2;
+		r = vf_err_prefix(err, "'%s'", path);
+	}
+out:
+	vf_buf_release(&text);
+	return r;
+}
+
+static int put_new(json_t *obj, const char *key, json_t *v, struct vf_err *err)
+{
+	if (!v || json_object_set_new(obj, key, v))
+		return nomem(err);
+	return 0;
+}
+
+/* The document as vf_tuf_md_format() lays it out, for an unfinished root. */
+static int unfinished_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *err)
+{
+	char expires[VF_TUF_TIME_LEN + 1];
+	json_t *doc = json_object(), *s = json_object(), *sigs = json_array();
+	json_t *keys = json_object(), *roles = json_object();
+	int r = 0;
+
+	if (!doc || !s || !sigs || !keys || !roles) {
+		json_decref(s);
+		json_decref(sigs);
+		json_decref(keys);
+		json_decref(roles);
+		r = nomem(err);
+		goto out;
+	}
+	if ((r = put_new(doc, "signed", s, err)) || (r = put_new(doc, "signatures", sigs, err)) ||
+	    (r = put_new(s, "keys", keys, err)) || (r = put_new(s, "roles", roles, err)))
+		goto out;
+	if (vf_tuf_time_format(md->expires, expires)) {
+		r = vf_err_set(err, ERANGE, "expires: %lld is outside years 0001 to 9999",
+			       (long long)md->expires);
+		goto out;
+	}
+	if ((r = put_new(s, "_type", json_string("root"), err)) ||
+	    (r = put_new(s, "spec_version", json_string(md->spec_version), err)) ||
+	    (r = put_new(s, "version", json_integer((json_int_t)md->version), err)) ||
+	    (r = put_new(s, "expires", json_string(expires), err)) ||
+	    (r = put_new(s, "consistent_snapshot", json_boolean(md->consistent_snapshot), err)))
+		goto out;
+	for (size_t i = 0; i < md->keys.n; i++)
+		if (json_object_set(keys, md->keys.v[i].keyid, md->keys.v[i].json))
+			goto oom;
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ro = &md->roles[i];
+		json_t *o = json_object(), *ids = json_array();
+
+		if (!o || !ids || json_object_set_new(roles, role_name(i), o)) {
+			json_decref(o);
+			json_decref(ids);
+			goto oom;
+		}
+		if ((r = put_new(o, "keyids", ids, err)) ||
+		    (r = put_new(o, "threshold", json_integer((json_int_t)ro->threshold), err)))
+			goto out;
+		for (size_t k = 0; k < ro->n_keyids; k++)
+			if (json_array_append_new(ids, json_string(ro->keyids[k])))
+				goto oom;
+		if (ro->extra && json_object_update_missing(o, ro->extra))
+			goto oom;
+	}
+	if (md->extra && json_object_update_missing(s, md->extra))
+		goto oom;
+	for (size_t i = 0; i < md->n_sigs; i++) {
+		json_t *o = json_pack("{s:s, s:s}", "keyid", md->sigs[i].keyid, "sig", md->sigs[i].sig);
+
+		if (!o || json_array_append_new(sigs, o) ||
+		    (md->sigs[i].extra && json_object_update_missing(o, md->sigs[i].extra)))
+			goto oom;
+	}
+	if (md->envelope_extra && json_object_update_missing(doc, md->envelope_extra))
+		goto oom;
+	*ret = doc;
+	return 0;
+oom:
+	r = nomem(err);
+out:
+	json_decref(doc);
+	return r;
+}
+
+/* The pretty text of a root, finished or not (validated either way). */
+static int root_format(const struct vf_tuf_md *md, struct vf_buf *out, struct vf_err *err)
+{
+	struct vf_tuf_md *check = NULL;
+	json_t *doc = NULL;
+	char *text = NULL;
+	int r;
+
+	if (!root_unfinished(md))
+		return vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, out, err);
+	if ((r = unfinished_json(md, &doc, err)))
+		return r;
+	if (!(text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS))) {
+		r = nomem(err);
+		goto out;
+	}
+	/* what is written must read back: the parser's checks but the thresholds */
+	if ((r = parse_unfinished(text, strlen(text), &check, err)) > 0)
+		r = vf_err_set(err, EINVAL, "root is unfinished but reads back as finished");
+	if (r)
+		goto out;
+	if (vf_buf_add_str(out, text) || vf_buf_add(out, "\n", 1))
+		r = nomem(err);
+out:
+	vf_tuf_md_free(check);
+	free(text);
+	json_decref(doc);
+	return r;
+}
+
+/*
+ * Write a root atomically (mode 0644). With `create`, refuse an existing
+ * file: the complete temporary file is linked to the name, which fails if
+ * anything is there, so a file appearing meanwhile is never overwritten.
+ */
+static int root_write(const struct vf_tuf_md *md, const char *path, bool create,
+		      struct vf_err *err)
+{
+	struct vf_buf text = VF_BUF_INIT;
+	struct vf_fs_atomic a;
+	int r;
+
+	vf_fs_atomic_init(&a);
+	if ((r = root_format(md, &text, err))) {
+		vf_err_prefix(err, "'%s'", path);
+		goto out;
+	}
+	if ((r = vf_fs_atomic_open(&a, path, 0644, err)))
+		goto out;
+	if ((r = vf_fs_pwrite_full(a.fd, text.data, text.len, 0))) {
+		r = vf_err_sys(err, -r, "'%s': write", path);
+		goto out;
+	}
+	if (!create) {
+		r = vf_fs_atomic_commit(&a, err);
+		goto out;
+	}
+	if (fsync(a.fd) < 0) {
+		r = vf_err_sys(err, errno, "'%s': fsync", path);
+		goto out;
+	}
+	if (link(a.tmp, path) < 0) {
+		r = errno == EEXIST ? vf_err_set(err, EEXIST, "'%s' already exists: not overwriting "
+						 "it", path)
+				    : vf_err_sys(err, errno, "'%s': cannot create", path);
+		goto out;
+	}
+	r = vf_fs_fsync_parent(path, err); /* release removes the temporary name */
+out:
+	vf_fs_atomic_release(&a);
+	vf_buf_release(&text);
+	return r;
+}
+
+/* ---- small helpers -------------------------------------------------------------------- */
+
+static const char *fmt_time(time_t t, char out[VF_TUF_TIME_LEN + 1])
+{
+	if (vf_tuf_time_format(t, out))
+		snprintf(out, VF_TUF_TIME_LEN + 1, "@%lld", (long long)t);
+	return out;
+}
+
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+static const char *keytype_of(const struct vf_tuf_md *md, const char *keyid)
+{
+	const struct vf_tuf_key *k = vf_tuf_keys_find(&md->keys, keyid);
+
+	return k ? k->keytype : "?";
+}
+
+static bool role_has(const struct vf_tuf_role *r, const char *keyid)
+{
+	for (size_t i = 0; i < r->n_keyids; i++)
+		if (strcmp(r->keyids[i], keyid) == 0)
+			return true;
+	return false;
+}
+
+/* "a, b, c" or "none" */
+static void add_keyid_list(struct vf_buf *b, char *const *ids, size_t n)
+{
+	if (!n)
+		vf_buf_add_str(b, "none");
+	for (size_t i = 0; i < n; i++)
+		vf_buf_add_fmt(b, "%s%s", i ? ", " : "", ids[i]);
+}
+
+/* Every key of root with its type and roles: "<keyid> (ed25519: root, targets); ..." */
+static void add_root_keys(struct vf_buf *b, const struct vf_tuf_md *md)
+{
+	if (!md->keys.n)
+		vf_buf_add_str(b, "none");
+	for (size_t i = 0; i < md->keys.n; i++) {
+		bool first = true;
+
+		vf_buf_add_fmt(b, "%s%s (%s", i ? "; " : "", md->keys.v[i].keyid,
+			       md->keys.v[i].keytype);
+		for (int k = 0; k < VF_TUF_N_TOP_ROLES; k++)
+			if (role_has(&md->roles[k], md->keys.v[i].keyid)) {
+				vf_buf_add_fmt(b, "%s%s", first ? ": " : ", ", role_name(k));
+				first = false;
+			}
+		vf_buf_add_str(b, ")");
+	}
+}
+
+/* Drop the signatures of a changed root, saying so. */
+static void drop_signatures(const char *path, struct vf_tuf_md *md)
+{
+	size_t n = md->n_sigs;
+
+	vf_tuf_md_clear_signatures(md);
+	if (n)
+		fprintf(stderr, "vforge: note: '%s': %zu signature%s dropped: the signed content "
+			"changed\n", path, n, plural(n));
+}
+
+/* Signatures in keyid order (stable: entries of one keyid keep their order). */
+static void sort_signatures(struct vf_tuf_md *md)
+{
+	for (size_t i = 1; i < md->n_sigs; i++) {
+		struct vf_tuf_sig s = md->sigs[i];
+		size_t k = i;
+
+		for (; k > 0 && strcmp(md->sigs[k - 1].keyid, s.keyid) > 0; k--)
+			md->sigs[k] = md->sigs[k - 1];
+		md->sigs[k] = s;
+	}
+}
+
+/* A key reference as messages may show it (a pkcs11: URI can hold a PIN). */
+static const char *ref_label(const char *ref, char *buf, size_t len)
+{
+	if (strncmp(ref, "pkcs11:", 7) == 0)
+		snprintf(buf, len, "the pkcs11: key");
+	else if (strncmp(ref, "exec:", 5) == 0)
+		snprintf(buf, len, "the exec: signer");
+	else
+		snprintf(buf, len, "'%s'", ref);
+	return buf;
+}
+
+/*
+ * The sha256 of the canonical signed content: what signers on separate
+ * machines compare before signing. "" for an unfinished root.
+ */
+static void signed_digest(const struct vf_tuf_md *md, char out[65])
+{
+	struct vf_buf b = VF_BUF_INIT;
+	uint8_t d[32];
+
+	out[0] = '\0';
+	if (!root_unfinished(md) && !vf_tuf_md_format_signed(md, &b, NULL) &&
+	    !vf_digest_buffer(vf_digest_alg_get("sha256"), b.data, b.len, d))
+		vf_hex_format(d, sizeof(d), out);
+	vf_buf_release(&b);
+}
+
+/* "<label>1 of threshold 2 valid signature; needs 1 more of: <keyids>" (or "threshold met") */
+static void print_root_status(FILE *f, const char *label, const struct vf_tuf_verify_result *res)
+{
+	fprintf(f, "%s%zu of threshold %llu valid signature%s", label, res->n_valid,
+		(unsigned long long)res->threshold, plural(res->n_valid));
+	if (res->n_valid >= res->threshold) {
+		fprintf(f, ": threshold met\n");
+		return;
+	}
+	fprintf(f, "; needs %llu more of: ", (unsigned long long)(res->threshold - res->n_valid));
+	for (size_t i = 0; i < res->n_missing; i++)
+		fprintf(f, "%s%s", i ? ", " : "", res->missing[i]);
+	fprintf(f, "%s\n", res->n_missing ? "" : "none (not enough keys)");
+}
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+enum {
+	OPT_ROLE = 0x2000,
+	OPT_TRUSTED,
+	OPT_JSON,
+	OPT_HELP,
+};
+
+/* Which options a subcommand takes. */
+enum {
+	A_EXPIRES = 1u << 0,
+	A_NOW = 1u << 1,
+	A_ROLE = 1u << 2,
+	A_KEY = 1u << 3,
+	A_OUTPUT = 1u << 4,
+	A_TRUSTED = 1u << 5,
+	A_JSON = 1u << 6,
+};
+
+#define MAX_OPERANDS 3
+#define MAX_KEYS 64
+
+struct args {
+	const char *sub;
+	const char *op[MAX_OPERANDS];
+	const char *expires, *now, *output, *trusted;
+	const char *keys[MAX_KEYS];
+	size_t n_keys;
+	unsigned roles;  /* bit i: role_name(i) */
+	bool has_roles;
+	bool json;
+};
+
+/* Add "root,targets" to a role mask. */
+static int parse_roles(const struct vf_cli_cmd *self, const char *text, unsigned *mask)
+{
+	const char *p = text;
+
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		int found = -1;
+
+		for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++)
+			if (strlen(role_name(i)) == len && strncmp(p, role_name(i), len) == 0)
+				found = i;
+		if (found < 0)
+			return vf_cli_usage(self, "--role: unknown role '%.*s' in '%s': expected root, "
+					    "targets, snapshot or timestamp", (int)len, p, text);
+		*mask |= 1u << found;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+/*
+ * Parse a subcommand's options and exactly `n_ops` operands named by `names`.
+ * Returns VF_EXIT_OK, -1 after printing the help, or VF_EXIT_USAGE.
+ */
+static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv, unsigned allowed,
+		      size_t n_ops, const char *names, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "expires", required_argument, NULL, VF_CLI_OPT_EXPIRES },
+		{ "now", required_argument, NULL, VF_CLI_OPT_NOW },
+		{ "key", required_argument, NULL, VF_CLI_OPT_KEY },
+		{ "role", required_argument, NULL, OPT_ROLE },
+		{ "output", required_argument, NULL, 'o' },
+		{ "trusted", required_argument, NULL, OPT_TRUSTED },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned need;
+	size_t n;
+	int c, idx;
+
+	memset(a, 0, sizeof(*a));
+	a->sub = argv[0];
+	opterr = 0;
+	optind = 0;
+	while ((idx = -1, c = getopt_long(argc, argv, ":o:h", opts, &idx)) != -1) {
+		switch (c) {
+		case VF_CLI_OPT_EXPIRES: need = A_EXPIRES; break;
+		case VF_CLI_OPT_NOW: need = A_NOW; break;
+		case VF_CLI_OPT_KEY: need = A_KEY; break;
+		case OPT_ROLE: need = A_ROLE; break;
+		case 'o': need = A_OUTPUT; break;
+		case OPT_TRUSTED: need = A_TRUSTED; break;
+		case OPT_JSON: need = A_JSON; break;
+		case 'h':
+		case OPT_HELP:
+			vf_cli_help(self);
+			return -1;
+		case ':':
+			return vf_cli_usage(self, "%s: option '%s' needs a value", a->sub,
+					    argv[optind - 1]);
+		default:
+			return vf_cli_usage(self, "%s: unknown option '%s'", a->sub, argv[optind - 1]);
+		}
+		if (!(allowed & need))
+			return vf_cli_usage(self, "%s: option '%s%s' does not apply here", a->sub,
+					    idx >= 0 ? "--" : "-", idx >= 0 ? opts[idx].name : "o");
+		switch (c) {
+		case VF_CLI_OPT_EXPIRES: a->expires = optarg; break;
+		case VF_CLI_OPT_NOW: a->now = optarg; break;
+		case 'o': a->output = optarg; break;
+		case OPT_TRUSTED: a->trusted = optarg; break;
+		case OPT_JSON: a->json = true; break;
+		case VF_CLI_OPT_KEY:
+			if (a->n_keys == MAX_KEYS)
+				return vf_cli_usage(self, "%s: at most %d --key options", a->sub,
+						    MAX_KEYS);
+			a->keys[a->n_keys++] = optarg;
+			break;
+		case OPT_ROLE: {
+			int r = parse_roles(self, optarg, &a->roles);
+
+			if (r)
+				return r;
+			a->has_roles = true;
+			break;
+		}
+		}
+	}
+	n = (size_t)(argc - optind);
+	if (n != n_ops)
+		return vf_cli_usage(self, "%s: expected %s, got %zu argument%s", a->sub, names, n,
+				    plural(n));
+	for (size_t i = 0; i < n; i++) {
+		if (!argv[optind + (int)i][0])
+			return vf_cli_usage(self, "%s: empty argument %zu", a->sub, i + 1);
+		a->op[i] = argv[optind + (int)i];
+	}
+	return VF_EXIT_OK;
+}
+
+/* ---- init ---------------------------------------------------------------------------------- */
+
+/* WHEN for the expiry: must be after now. */
+static int parse_expiry(const struct vf_cli_cmd *self, const char *what, const char *text,
+			time_t now, time_t *ret)
+{
+	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
+	struct vf_err err = { 0 };
+
+	if (vf_repo_parse_when(text, now, ret, &err))
+		return vf_cli_usage(self, "%s: %s", what, err.msg);
+	if (*ret <= now)
+		return vf_cli_usage(self, "%s: expiry in the past: '%s' is %s, not after now (%s)",
+				    what, text, fmt_time(*ret, t1), fmt_time(now, t2));
+	if (vf_tuf_time_format(*ret, t1))
+		return vf_cli_usage(self, "%s: '%s' is beyond the year 9999", what, text);
+	return 0;
+}
+
+static int root_init(const struct vf_cli_cmd *self, const struct args *a)
+{
+	char t[VF_TUF_TIME_LEN + 1];
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	const char *path = a->op[0];
+	time_t now, expires;
+	struct stat st;
+	int r;
+
+	if ((r = vf_cli_now(self, a->now, &now)))
+		return r;
+	if (a->expires) {
+		if ((r = parse_expiry(self, "init: --expires", a->expires, now, &expires)))
+			return r;
+	} else {
+		expires = now + (time_t)VF_REPO_LIFETIME_ROOT;
+	}
+	if (lstat(path, &st) == 0) {
+		fprintf(stderr, "vforge: error: '%s' already exists: not overwriting it\n", path);
+		return VF_EXIT_FAIL;
+	}
+	if (!(md = vf_tuf_md_new(VF_TUF_ROOT))) {
+		vf_err_set(&err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	md->expires = expires;
+	if (root_write(md, path, true, &err))
+		goto fail;
+	printf("'%s': root version %llu, expires %s; roles root, targets, snapshot and "
+	       "timestamp have no keys yet (vforge root add-key)\n", path,
+	       (unsigned long long)md->version, fmt_time(md->expires, t));
+	vf_tuf_md_free(md);
+	return VF_EXIT_OK;
+fail:
+	vf_tuf_md_free(md);
+	return vf_cli_fail(&err);
+}
+
+/* ---- add-key / remove-key -------------------------------------------------------------------- */
+
+/* The public key of a reference: a key file (public or private), pkcs11: or exec:. */
+static int load_public(const char *ref, struct vf_key **ret, struct vf_err *err)
+{
+	struct vf_signer *s = NULL;
+	int r;
+
+	if (strncmp(ref, "pkcs11:", 7) != 0 && strncmp(ref, "exec:", 5) != 0)
+		return vf_key_load(ref, ret, err);
+	if ((r = vf_signer_open(ref, &s, err)))
+		return r;
+	*ret = vf_key_dup(vf_signer_key(s));
+	vf_signer_free(s);
+	return *ret ? 0 : nomem(err);
+}
+
+static int root_add_key(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	struct vf_key *key = NULL;
+	const char *path = a->op[0], *other;
+	char keyid[65], label[4200];
+	bool changed = false;
+
+	if (!a->has_roles)
+		return vf_cli_usage(self, "add-key: missing --role ROLE[,ROLE...] (root, targets, "
+				    "snapshot, timestamp)");
+	if (load_public(a->op[1], &key, &err) || vf_tuf_keyid(key, keyid, &err))
+		goto fail;
+	if (root_load(path, &md, &err))
+		goto fail;
+	other = vf_tuf_keys_find_key(&md->keys, key);
+	if (other && strcmp(other, keyid) != 0) {
+		vf_err_set(&err, EEXIST, "'%s': key %s is already in root under keyid %s (another "
+			   "tool's keyid rule): not adding it twice", path,
+			   ref_label(a->op[1], label, sizeof(label)), other);
+		goto fail;
+	}
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		struct vf_tuf_role *ro = &md->roles[i];
+
+		if (!(a->roles & (1u << i)))
+			continue;
+		if (role_has(ro, keyid)) {
+			fprintf(stderr, "vforge: note: '%s': role %s already lists keyid %s: "
+				"nothing to add\n", path, role_name(i), keyid);
+			continue;
+		}
+		if (vf_tuf_md_add_key(md, role_name(i), key, NULL, &err)) {
+			vf_err_prefix(&err, "'%s'", path);
+			goto fail;
+		}
+		changed = true;
+		fprintf(stderr, "'%s': role %s: added keyid %s (%s); %zu key%s, threshold %llu\n",
+			path, role_name(i), keyid, vf_key_keytype(key), ro->n_keyids,
+			plural(ro->n_keyids), (unsigned long long)ro->threshold);
+	}
+	if (changed) {
+		drop_signatures(path, md);
+		if (root_write(md, path, false, &err))
+			goto fail;
+	}
+	printf("%s\n", keyid);
+	vf_key_free(key);
+	vf_tuf_md_free(md);
+	return VF_EXIT_OK;
+fail:
+	vf_key_free(key);
+	vf_tuf_md_free(md);
+	return vf_cli_fail(&err);
+}
+
+static int root_remove_key(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct vf_buf m = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	const char *path = a->op[0], *keyid = a->op[1];
+	unsigned roles = a->has_roles ? a->roles : (1u << VF_TUF_N_TOP_ROLES) - 1;
+	bool known = false, changed = false;
+	int rc = VF_EXIT_FAIL;
+
+	(void)self;
+	if (root_load(path, &md, &err))
+		goto fail;
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++)
+		known = known || role_has(&md->roles[i], keyid);
+	if (!known) {
+		add_root_keys(&m, md);
+		vf_err_set(&err, ENOENT, "'%s': keyid %s is not authorised for any role; root's "
+			   "keys: %s", path, keyid, m.data ? (char *)m.data : "?");
+		goto fail;
+	}
+	/* check every role first: nothing is written unless all of it can be done */
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ro = &md->roles[i];
+
+		if (!(roles & (1u << i)) || !role_has(ro, keyid))
+			continue;
+		if (ro->n_keyids - 1 < ro->threshold && (ro->n_keyids > 1 || ro->threshold > 1)) {
+			vf_err_set(&err, EINVAL, "'%s': role %s: removing keyid %s would leave %zu "
+				   "key%s for threshold %llu: lower the threshold first (vforge root "
+				   "set-threshold)", path, role_name(i), keyid, ro->n_keyids - 1,
+				   plural(ro->n_keyids - 1), (unsigned long long)ro->threshold);
+			goto fail;
+		}
+	}
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		struct vf_tuf_role *ro = &md->roles[i];
+
+		if (!(roles & (1u << i)))
+			continue;
+		if (!role_has(ro, keyid)) {
+			if (a->has_roles)
+				fprintf(stderr, "vforge: note: '%s': role %s does not list keyid %s: "
+					"nothing to remove\n", path, role_name(i), keyid);
+			continue;
+		}
+		if (vf_tuf_md_remove_key(md, role_name(i), keyid, &err)) {
+			vf_err_prefix(&err, "'%s'", path);
+			goto fail;
+		}
+		changed = true;
+		fprintf(stderr, "'%s': role %s: removed keyid %s; %zu key%s left, threshold %llu%s\n",
+			path, role_name(i), keyid, ro->n_keyids, plural(ro->n_keyids),
+			(unsigned long long)ro->threshold,
+			ro->n_keyids ? "" : " (add a key before signing)");
+	}
+	if (changed) {
+		drop_signatures(path, md);
+		if (root_write(md, path, false, &err))
+			goto fail;
+	}
+	rc = VF_EXIT_OK;
+	goto out;
+fail:
+	rc = vf_cli_fail(&err);
+out:
+	vf_buf_release(&m);
+	vf_tuf_md_free(md);
+	return rc;
+}
+
+/* ---- set-threshold / expire / bump-version ------------------------------------------------- */
+
+static int root_set_threshold(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct vf_buf m = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	const char *path = a->op[0];
+	enum vf_tuf_type t = vf_tuf_type_from_name(a->op[1]);
+	struct vf_tuf_role *ro;
+	uint64_t n;
+	int rc;
+
+	if (!t)
+		return vf_cli_usage(self, "set-threshold: unknown role '%s': expected root, targets, "
+				    "snapshot or timestamp", a->op[1]);
+	if ((rc = vf_cli_parse_u64(self, "set-threshold <n>", a->op[2], &n)))
+		return rc;
+	if (n == 0)
+		return vf_cli_usage(self, "set-threshold: role %s: threshold 0: a role needs at least "
+				    "1 signature", a->op[1]);
+	if (root_load(path, &md, &err))
+		goto fail;
+	ro = &md->roles[t - 1];
+	if (n > ro->n_keyids) {
+		add_keyid_list(&m, ro->keyids, ro->n_keyids);
+		vf_err_set(&err, EINVAL, "'%s': role %s: threshold %llu is more than its %zu key%s "
+			   "(%s): add keys first (vforge root add-key)", path, a->op[1],
+			   (unsigned long long)n, ro->n_keyids, plural(ro->n_keyids),
+			   m.data ? (char *)m.data : "");
+		goto fail;
+	}
+	if (n == ro->threshold) {
+		fprintf(stderr, "vforge: note: '%s': role %s already has threshold %llu: nothing to "
+			"change\n", path, a->op[1], (unsigned long long)n);
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	fprintf(stderr, "'%s': role %s: threshold %llu (was %llu) of %zu key%s\n", path, a->op[1],
+		(unsigned long long)n, (unsigned long long)ro->threshold, ro->n_keyids,
+		plural(ro->n_keyids));
+	if (vf_tuf_md_set_threshold(md, a->op[1], n, &err))
+		goto fail;
+	drop_signatures(path, md);
+	if (root_write(md, path, false, &err))
+		goto fail;
+	rc = VF_EXIT_OK;
+	goto out;
+fail:
+	rc = vf_cli_fail(&err);
+out:
+	vf_buf_release(&m);
+	vf_tuf_md_free(md);
+	return rc;
+}
+
+static int root_expire(const struct vf_cli_cmd *self, const struct args *a)
+{
+	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	const char *path = a->op[0];
+	time_t now, expires;
+	int rc;
+
+	if ((rc = vf_cli_now(self, a->now, &now)) ||
+	    (rc = parse_expiry(self, "expire", a->op[1], now, &expires)))
+		return rc;
+	if (root_load(path, &md, &err))
+		return vf_cli_fail(&err);
+	if (md->expires == expires) {
+		fprintf(stderr, "vforge: note: '%s': already expires %s: nothing to change\n", path,
+			fmt_time(expires, t1));
+		vf_tuf_md_free(md);
+		return VF_EXIT_OK;
+	}
+	fmt_time(md->expires, t2);
+	md->expires = expires;
+	drop_signatures(path, md);
+	if (root_write(md, path, false, &err)) {
+		vf_tuf_md_free(md);
+		return vf_cli_fail(&err);
+	}
+	printf("'%s': expires %s (was %s)\n", path, fmt_time(expires, t1), t2);
+	vf_tuf_md_free(md);
+	return VF_EXIT_OK;
+}
+
+static int root_bump_version(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	const char *path = a->op[0];
+
+	(void)self;
+	if (root_load(path, &md, &err))
+		return vf_cli_fail(&err);
+	if (md->version >= (1ULL << 53) - 1) {
+		vf_err_set(&err, ERANGE, "'%s': version %llu is the largest JSON allows", path,
+			   (unsigned long long)md->version);
+		goto fail;
+	}
+	md->version++;
+	drop_signatures(path, md);
+	if (root_write(md, path, false, &err))
+		goto fail;
+	printf("'%s': version %llu (was %llu)\n", path, (unsigned long long)md->version,
+	       (unsigned long long)(md->version - 1));
+	vf_tuf_md_free(md);
+	return VF_EXIT_OK;
+fail:
+	vf_tuf_md_free(md);
+	return vf_cli_fail(&err);
+}
+
+/* ---- sign ------------------------------------------------------------------------------------ */
+
+/* Refuse to sign (or merge) a root whose roles cannot meet their thresholds. */
+static int check_finished(const char *path, const struct vf_tuf_md *md, const char *doing,
+			  struct vf_err *err)
+{
+	struct vf_buf m = VF_BUF_INIT;
+	int r;
+
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ro = &md->roles[i];
+
+		if (role_unfinished(ro))
+			vf_buf_add_fmt(&m, "%srole %s has threshold %llu but %zu key%s", m.len ? "; " : "",
+				       role_name(i), (unsigned long long)ro->threshold, ro->n_keyids,
+				       plural(ro->n_keyids));
+	}
+	if (!m.len)
+		return 0;
+	r = vf_err_set(err, EINVAL, "'%s': not %s an unfinished root: %s (vforge root add-key)",
+		       path, doing, m.data ? (char *)m.data : "");
+	vf_buf_release(&m);
+	return r;
+}
+
+static int root_sign(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct vf_tuf_verify_result res = { 0 };
+	struct vf_buf m = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL;
+	struct vf_signer **signers = NULL;
+	const struct vf_tuf_role *ro;
+	const char *path = a->op[0];
+	char label[4200], digest[65];
+	int rc = VF_EXIT_FAIL, r;
+
+	if (!a->n_keys)
+		return vf_cli_usage(self, "sign: missing --key REF");
+	if (root_load(path, &md, &err) || check_finished(path, md, "signing", &err))
+		goto fail;
+	if (vf_cli_open_signers(a->keys, a->n_keys, &signers, &err))
+		goto fail;
+	ro = &md->roles[VF_TUF_ROOT - 1];
+	for (size_t i = 0; i < a->n_keys; i++) {
+		char keyid[65];
+
+		if (vf_tuf_keyid(vf_signer_key(signers[i]), keyid, &err)) {
+			vf_err_prefix(&err, "--key %s", ref_label(a->keys[i], label, sizeof(label)));
+			goto fail;
+		}
+		if (!role_has(ro, keyid)) {
+			add_keyid_list(&m, ro->keyids, ro->n_keyids);
+			vf_err_set(&err, EPERM, "'%s': --key %s (keyid %s) is not authorised for role "
+				   "root; authorised keyids: %s", path,
+				   ref_label(a->keys[i], label, sizeof(label)), keyid,
+				   m.data ? (char *)m.data : "");
+			goto fail;
+		}
+	}
+	if (vf_tuf_md_sign(md, signers, a->n_keys, &err)) {
+		vf_err_prefix(&err, "'%s'", path);
+		goto fail;
+	}
+	sort_signatures(md);
+	if (root_write(md, path, false, &err))
+		goto fail;
+	r = vf_tuf_verify(md, "root", md, &res, &err);
+	if (r && r != -VF_EVERIFY)
+		goto fail;
+	for (size_t i = 0; i < a->n_keys; i++) {
+		char keyid[65];
+
+		if (!vf_tuf_keyid(vf_signer_key(signers[i]), keyid, NULL))
+			printf("'%s': signed with keyid %s (%s)\n", path, keyid,
+			       vf_key_keytype(vf_signer_key(signers[i])));
+	}
+	signed_digest(md, digest);
+	printf("'%s': signed content sha256 %s\n", path, digest);
+	print_root_status(stdout, "role root: ", &res);
+	for (size_t i = 0; i < res.n_status; i++)
+		if (res.status[i] != VF_TUF_SIG_VALID)
+			fprintf(stderr, "vforge: warning: '%s': signature by keyid %s: %s\n", path,
+				md->sigs[i].keyid, vf_tuf_sig_status_name(res.status[i]));
+	rc = VF_EXIT_OK;
+	goto out;
+fail:
+	rc = vf_cli_fail(&err);
+out:
+	vf_tuf_verify_result_release(&res);
+	vf_cli_free_signers(signers, a->n_keys);
+	vf_buf_release(&m);
+	vf_tuf_md_free(md);
+	return rc;
+}
+
+/* ---- merge ------------------------------------------------------------------------------------ */
+
+/* Why two roots' signed parts differ: "version 2 vs 3; roles.root.threshold 1 vs 2". */
+static void describe_diff(const struct vf_tuf_md *a, const struct vf_tuf_md *b, struct vf_buf *m)
+{
+	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
+	size_t start = m->len;
+
+#define SEP (m->len > start ? "; " : "")
+	if (strcmp(a->spec_version, b->spec_version) != 0)
+		vf_buf_add_fmt(m, "%sspec_version %s vs %s", SEP, a->spec_version, b->spec_version);
+	if (a->version != b->version)
+		vf_buf_add_fmt(m, "%sversion %llu vs %llu", SEP, (unsigned long long)a->version,
+			       (unsigned long long)b->version);
+	if (a->expires != b->expires)
+		vf_buf_add_fmt(m, "%sexpires %s vs %s", SEP, fmt_time(a->expires, t1),
+			       fmt_time(b->expires, t2));
+	if (a->consistent_snapshot != b->consistent_snapshot)
+		vf_buf_add_fmt(m, "%sconsistent_snapshot %s vs %s", SEP,
+			       a->consistent_snapshot ? "true" : "false",
+			       b->consistent_snapshot ? "true" : "false");
+	for (size_t i = 0; i < a->keys.n; i++)
+		if (!vf_tuf_keys_find(&b->keys, a->keys.v[i].keyid))
+			vf_buf_add_fmt(m, "%skeys: %s only in the first", SEP, a->keys.v[i].keyid);
+	for (size_t i = 0; i < b->keys.n; i++)
+		if (!vf_tuf_keys_find(&a->keys, b->keys.v[i].keyid))
+			vf_buf_add_fmt(m, "%skeys: %s only in the second", SEP, b->keys.v[i].keyid);
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ra = &a->roles[i], *rb = &b->roles[i];
+		bool same = ra->n_keyids == rb->n_keyids;
+
+		for (size_t k = 0; same && k < ra->n_keyids; k++)
+			same = strcmp(ra->keyids[k], rb->keyids[k]) == 0;
+		if (!same)
+			vf_buf_add_fmt(m, "%sroles.%s.keyids differ (%zu vs %zu keyids)", SEP,
+				       role_name(i), ra->n_keyids, rb->n_keyids);
+		if (ra->threshold != rb->threshold)
+			vf_buf_add_fmt(m, "%sroles.%s.threshold %llu vs %llu", SEP, role_name(i),
+				       (unsigned long long)ra->threshold,
+				       (unsigned long long)rb->threshold);
+	}
+	if (m->len == start)
+		vf_buf_add_str(m, "other members of \"signed\" differ");
+#undef SEP
+}
+
+enum sig_check { SIG_OK, SIG_BAD, SIG_UNCHECKED, SIG_EMPTY };
+
+/* Check one signature against the key root lists under its keyid. */
+static int check_one_sig(const struct vf_tuf_md *md, const struct vf_buf *payload,
+			 const struct vf_tuf_sig *s, enum sig_check *ret, struct vf_err *err)
+{
+	const struct vf_tuf_key *tk = vf_tuf_keys_find(&md->keys, s->keyid);
+	size_t hex_len = strlen(s->sig), len = 0;
+	struct vf_key *key = NULL;
+	uint8_t *raw;
+	int r;
+
+	*ret = SIG_UNCHECKED;
+	if (!hex_len) {
+		*ret = SIG_EMPTY;
+		return 0;
+	}
+	if (!tk || vf_tuf_key_build_public(tk, &key, NULL))
+		return 0;
+	if (!(raw = malloc(hex_len / 2 + 1))) {
+		vf_key_free(key);
+		return nomem(err);
+	}
+	if (vf_hex_parse(s->sig, raw, hex_len / 2 + 1, &len) || !len) {
+		r = -VF_EVERIFY;
+	} else {
+		r = vf_key_verify(key, payload->data, payload->len, raw, len);
+	}
+	free(raw);
+	vf_key_free(key);
+	if (r == 0 || r == -VF_EVERIFY) {
+		*ret = r ? SIG_BAD : SIG_OK;
+		return 0;
+	}
+	return vf_err_set(err, -r, "verifying the signature by keyid %s failed", s->keyid);
+}
+
+/* Check every signature of a file: an invalid one is an error naming file and keyid. */
+static int check_sigs(const char *path, const struct vf_tuf_md *md, const struct vf_buf *payload,
+		      enum sig_check *out, struct vf_err *err)
+{
+	for (size_t i = 0; i < md->n_sigs; i++) {
+		if (check_one_sig(md, payload, &md->sigs[i], &out[i], err))
+			return vf_err_prefix(err, "'%s'", path);
+		if (out[i] == SIG_BAD)
+			return vf_err_set(err, VF_EVERIFY, "'%s': the signature by keyid %s does not "
+					  "verify: refusing to merge it", path, md->sigs[i].keyid);
+	}
+	return 0;
+}
+
+static int take_sig(struct vf_tuf_md *md, const struct vf_tuf_sig *s, struct vf_err *err)
+{
+	size_t hex_len = strlen(s->sig), len = 0;
+	uint8_t *raw = malloc(hex_len / 2 + 1);
+	int r;
+
+	if (!raw)
+		return nomem(err);
+	if (vf_hex_parse(s->sig, raw, hex_len / 2 + 1, &len))
+		r = vf_err_set(err, EINVAL, "signature by keyid %s: not hex", s->keyid);
+	else
+		r = vf_tuf_md_add_signature(md, s->keyid, raw, len, err);
+	free(raw);
+	return r;
+}
+
+static int root_merge(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct vf_tuf_verify_result res = { 0 };
+	struct vf_buf pa = VF_BUF_INIT, pb = VF_BUF_INIT, m = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *ma = NULL, *mb = NULL;
+	enum sig_check *ca = NULL, *cb = NULL;
+	const char *fa = a->op[0], *fb = a->op[1];
+	size_t n_a, added = 0, replaced = 0;
+	int rc = VF_EXIT_FAIL, r;
+
+	if (!a->output)
+		return vf_cli_usage(self, "merge: missing -o <out.json>");
+	if (root_load(fa, &ma, &err) || root_load(fb, &mb, &err) ||
+	    check_finished(fa, ma, "merging", &err) || check_finished(fb, mb, "merging", &err))
+		goto fail;
+	if (vf_tuf_md_format_signed(ma, &pa, &err)) {
+		vf_err_prefix(&err, "'%s'", fa);
+		goto fail;
+	}
+	if (vf_tuf_md_format_signed(mb, &pb, &err)) {
+		vf_err_prefix(&err, "'%s'", fb);
+		goto fail;
+	}
+	if (pa.len != pb.len || memcmp(pa.data, pb.data, pa.len) != 0) {
+		describe_diff(ma, mb, &m);
+		vf_err_set(&err, EINVAL, "'%s' and '%s' sign different content, so their signatures "
+			   "cannot be merged: %s", fa, fb, m.data ? (char *)m.data : "");
+		goto fail;
+	}
+	if ((ma->n_sigs && !(ca = calloc(ma->n_sigs, sizeof(*ca)))) ||
+	    (mb->n_sigs && !(cb = calloc(mb->n_sigs, sizeof(*cb))))) {
+		nomem(&err);
+		goto fail;
+	}
+	if (check_sigs(fa, ma, &pa, ca, &err) || check_sigs(fb, mb, &pb, cb, &err))
+		goto fail;
+	n_a = ma->n_sigs;
+	for (size_t i = 0; i < mb->n_sigs; i++) {
+		const struct vf_tuf_sig *s = &mb->sigs[i];
+		size_t k;
+
+		for (k = 0; k < n_a; k++)
+			if (strcmp(ma->sigs[k].keyid, s->keyid) == 0)
+				break;
+		if (k == n_a) {
+			/* new keyid (or a second entry of one b adds): take b's first */
+			bool dup = false;
+
+			for (size_t j = n_a; j < ma->n_sigs; j++)
+				dup = dup || strcmp(ma->sigs[j].keyid, s->keyid) == 0;
+			if (dup || cb[i] == SIG_EMPTY) /* "" adds nothing a signer can use */
+				continue;
+			if (cb[i] == SIG_UNCHECKED)
+				fprintf(stderr, "vforge: note: '%s': keeping the signature by keyid %s "
+					"unchecked: root has no usable key with that keyid\n", fb,
+					s->keyid);
+			if (take_sig(ma, s, &err))
+				goto fail;
+			added++;
+			continue;
+		}
+		if (strcasecmp(ma->sigs[k].sig, s->sig) == 0 || cb[i] == SIG_EMPTY)
+			continue;
+		if (ca[k] == SIG_EMPTY) {
+			if (take_sig(ma, s, &err))
+				goto fail;
+			replaced++;
+			continue;
+		}
+		fprintf(stderr, "vforge: note: keyid %s signed both files with different %s "
+			"signatures (ECDSA and RSA-PSS signatures differ each time): keeping the one in "
+			"'%s'\n",
+			s->keyid, ca[k] == SIG_OK && cb[i] == SIG_OK ? "valid" : "uncheckable", fa);
+	}
+	sort_signatures(ma);
+	if (root_write(ma, a->output, false, &err))
+		goto fail;
+	r = vf_tuf_verify(ma, "root", ma, &res, &err);
+	if (r && r != -VF_EVERIFY)
+		goto fail;
+	printf("'%s': %zu signature%s: %zu from '%s', %zu added from '%s'\n", a->output,
+	       ma->n_sigs, plural(ma->n_sigs), n_a, fa, added + replaced, fb);
+	print_root_status(stdout, "role root: ", &res);
+	rc = VF_EXIT_OK;
+	goto out;
+fail:
+	rc = vf_cli_fail(&err);
+out:
+	vf_tuf_verify_result_release(&res);
+	free(ca);
+	free(cb);
+	vf_buf_release(&m);
+	vf_buf_release(&pa);
+	vf_buf_release(&pb);
+	vf_tuf_md_free(ma);
+	vf_tuf_md_free(mb);
+	return rc;
+}
+
+/* ---- verify ------------------------------------------------------------------------------------ */
+
+struct report {
+	const char *path;
+	const struct vf_tuf_md *md;
+	time_t now;
+	struct vf_tuf_verify_result self;   /* root role over the file */
+	const char *trusted_path;
+	const struct vf_tuf_md *trusted;
+	struct vf_tuf_verify_result prev;   /* trusted root's root role over the file */
+	char digest[65];                    /* signed_digest() */
+	char **problems;
+	size_t n_problems;
+	bool oom;
+};
+
+static void problem(struct report *rp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct report *rp, const char *fmt, ...)
+{
+	char **v = realloc(rp->problems, (rp->n_problems + 1) * sizeof(*v));
+	va_list ap;
+	int n;
+
+	if (!v) {
+		rp->oom = true;
+		return;
+	}
+	rp->problems = v;
+	va_start(ap, fmt);
+	n = vasprintf(&v[rp->n_problems], fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		rp->oom = true;
+		return;
+	}
+	rp->n_problems++;
+}
+
+/* What the self-verification says about one of the root role's keys. */
+static const char *key_sig_state(const struct report *rp, const char *keyid)
+{
+	const struct vf_tuf_md *md = rp->md;
+	const char *state = "not signed";
+
+	for (size_t i = 0; i < rp->self.n_valid; i++)
+		if (strcmp(rp->self.valid[i], keyid) == 0)
+			return "valid";
+	for (size_t i = 0; i < md->n_sigs && i < rp->self.n_status; i++)
+		if (strcmp(md->sigs[i].keyid, keyid) == 0) {
+			state = vf_tuf_sig_status_name(rp->self.status[i]);
+			break;
+		}
+	return state;
+}
+
+static void collect_problems(struct report *rp)
+{
+	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
+	const struct vf_tuf_md *md = rp->md;
+	const struct vf_tuf_verify_result *s = &rp->self;
+
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ro = &md->roles[i];
+
+		if (role_unfinished(ro))
+			problem(rp, "role %s: threshold %llu is more than its %zu key%s", role_name(i),
+				(unsigned long long)ro->threshold, ro->n_keyids, plural(ro->n_keyids));
+	}
+	if (s->n_valid < s->threshold) {
+		struct vf_buf m = VF_BUF_INIT;
+
+		add_keyid_list(&m, s->missing, s->n_missing);
+		problem(rp, "role root: threshold not met: %zu of %llu valid signature%s; needs %llu "
+			"more of: %s", s->n_valid, (unsigned long long)s->threshold,
+			plural(s->threshold), (unsigned long long)(s->threshold - s->n_valid),
+			m.data ? (char *)m.data : "");
+		vf_buf_release(&m);
+	}
+	if (vf_tuf_md_is_expired(md, rp->now))
+		problem(rp, "expired at %s (now %s)", fmt_time(md->expires, t1),
+			fmt_time(rp->now, t2));
+	if (!rp->trusted)
+		return;
+	if (rp->prev.n_valid < rp->prev.threshold) {
+		struct vf_buf m = VF_BUF_INIT;
+
+		add_keyid_list(&m, rp->prev.missing, rp->prev.n_missing);
+		problem(rp, "trusted root '%s' (version %llu): role root threshold not met over this "
+			"file: %zu of %llu valid signature%s; needs %llu more of: %s",
+			rp->trusted_path, (unsigned long long)rp->trusted->version, rp->prev.n_valid,
+			(unsigned long long)rp->prev.threshold, plural(rp->prev.threshold),
+			(unsigned long long)(rp->prev.threshold - rp->prev.n_valid),
+			m.data ? (char *)m.data : "");
+		vf_buf_release(&m);
+	}
+	if (md->version != rp->trusted->version + 1)
+		problem(rp, "version %llu does not follow the trusted root's version %llu: expected "
+			"%llu", (unsigned long long)md->version,
+			(unsigned long long)rp->trusted->version,
+			(unsigned long long)rp->trusted->version + 1);
+}
+
+static void print_text(const struct report *rp)
+{
+	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
+	const struct vf_tuf_md *md = rp->md;
+	bool first = true;
+
+	printf("'%s': root version %llu, spec_version %s, consistent_snapshot %s\n", rp->path,
+	       (unsigned long long)md->version, md->spec_version,
+	       md->consistent_snapshot ? "true" : "false");
+	if (rp->digest[0])
+		printf("signed content sha256 %s\n", rp->digest);
+	printf("expires %s: %s at %s\n", fmt_time(md->expires, t1),
+	       vf_tuf_md_is_expired(md, rp->now) ? "EXPIRED" : "valid", fmt_time(rp->now, t2));
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ro = &md->roles[i];
+
+		printf("role %s: threshold %llu, %zu key%s%s\n", role_name(i),
+		       (unsigned long long)ro->threshold, ro->n_keyids, plural(ro->n_keyids),
+		       role_unfinished(ro) ? " (NOT ENOUGH KEYS)" : "");
+		for (size_t k = 0; k < ro->n_keyids; k++) {
+			if (i == VF_TUF_ROOT - 1)
+				printf("  %s %-7s %s\n", ro->keyids[k], keytype_of(md, ro->keyids[k]),
+				       key_sig_state(rp, ro->keyids[k]));
+			else
+				printf("  %s %s\n", ro->keyids[k], keytype_of(md, ro->keyids[k]));
+		}
+		if (i == VF_TUF_ROOT - 1) {
+			print_root_status(stdout, "  ", &rp->self);
+		}
+	}
+	for (size_t i = 0; i < md->n_sigs && i < rp->self.n_status; i++) {
+		bool prev_ok = rp->trusted && i < rp->prev.n_status &&
+			       rp->prev.status[i] == VF_TUF_SIG_VALID;
+
+		if (rp->self.status[i] == VF_TUF_SIG_VALID)
+			continue;
+		if (first)
+			printf("signatures not counted for role root:\n");
+		first = false;
+		printf("  %s %s%s\n", md->sigs[i].keyid, vf_tuf_sig_status_name(rp->self.status[i]),
+		       prev_ok ? " (valid for the trusted root)" : "");
+	}
+	if (rp->trusted) {
+		printf("trusted root '%s' (version %llu): its role root over this file:\n",
+		       rp->trusted_path, (unsigned long long)rp->trusted->version);
+		print_root_status(stdout, "  ", &rp->prev);
+		for (size_t i = 0; i < md->n_sigs && i < rp->prev.n_status; i++)
+			if (rp->prev.status[i] != VF_TUF_SIG_VALID)
+				printf("  not counted: %s %s\n", md->sigs[i].keyid,
+				       vf_tuf_sig_status_name(rp->prev.status[i]));
+		printf("version %llu %s trusted version %llu\n", (unsigned long long)md->version,
+		       md->version == rp->trusted->version + 1 ? "follows" : "DOES NOT FOLLOW",
+		       (unsigned long long)rp->trusted->version);
+	}
+	if (!rp->n_problems) {
+		printf("ok\n");
+		return;
+	}
+	printf("FAILED: %zu problem%s\n", rp->n_problems, plural(rp->n_problems));
+	for (size_t i = 0; i < rp->n_problems; i++)
+		printf("  %s\n", rp->problems[i]);
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *result_json(const struct vf_tuf_verify_result *res)
+{
+	return json_pack("{s:I, s:o, s:o, s:b}", "threshold", (json_int_t)res->threshold, "valid",
+			 strv_json(res->valid, res->n_valid), "missing",
+			 strv_json(res->missing, res->n_missing), "threshold_met",
+			 res->n_valid >= res->threshold);
+}
+
+static json_t *report_json(const struct report *rp)
+{
+	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
+	const struct vf_tuf_md *md = rp->md;
+	json_t *o, *roles, *sigs, *v;
+
+	o = json_pack("{s:s, s:I, s:s, s:b, s:s, s:s, s:b, s:o, s:o, s:o, s:b}", "file", rp->path,
+		      "version", (json_int_t)md->version, "spec_version", md->spec_version,
+		      "consistent_snapshot", md->consistent_snapshot, "expires",
+		      fmt_time(md->expires, t1), "now", fmt_time(rp->now, t2), "expired",
+		      vf_tuf_md_is_expired(md, rp->now), "roles", roles = json_object(),
+		      "signatures", sigs = json_array(), "problems",
+		      strv_json(rp->problems, rp->n_problems), "ok", rp->n_problems == 0);
+	if (!o || json_object_set_new(o, "signed_sha256",
+				      rp->digest[0] ? json_string(rp->digest) : json_null()))
+		goto fail;
+	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
+		const struct vf_tuf_role *ro = &md->roles[i];
+		json_t *keys = json_array(), *r;
+
+		r = i == VF_TUF_ROOT - 1 ? result_json(&rp->self) : json_object();
+		if (!keys || !r || json_object_set_new(roles, role_name(i), r) ||
+		    json_object_set_new(r, "keys", keys) ||
+		    json_object_set_new(r, "threshold", json_integer((json_int_t)ro->threshold)) ||
+		    json_object_set_new(r, "enough_keys", json_boolean(!role_unfinished(ro))))
+			goto fail;
+		for (size_t k = 0; k < ro->n_keyids; k++) {
+			const struct vf_tuf_key *tk = vf_tuf_keys_find(&md->keys, ro->keyids[k]);
+
+			v = json_pack("{s:s, s:s, s:s}", "keyid", ro->keyids[k], "keytype",
+				      tk ? tk->keytype : "?", "scheme", tk ? tk->scheme : "?");
+			if (!v || json_array_append_new(keys, v))
+				goto fail;
+			if (i == VF_TUF_ROOT - 1 &&
+			    json_object_set_new(v, "signature",
+						json_string(key_sig_state(rp, ro->keyids[k]))))
+				goto fail;
+		}
+	}
+	for (size_t i = 0; i < md->n_sigs && i < rp->self.n_status; i++) {
+		v = json_pack("{s:s, s:s}", "keyid", md->sigs[i].keyid, "status",
+			      vf_tuf_sig_status_name(rp->self.status[i]));
+		if (!v || json_array_append_new(sigs, v))
+			goto fail;
+		if (rp->trusted && i < rp->prev.n_status &&
+		    json_object_set_new(v, "trusted_status",
+					json_string(vf_tuf_sig_status_name(rp->prev.status[i]))))
+			goto fail;
+	}
+	if (rp->trusted) {
+		if (!(v = result_json(&rp->prev)) || json_object_set_new(o, "trusted", v) ||
+		    json_object_set_new(v, "file", json_string(rp->trusted_path)) ||
+		    json_object_set_new(v, "version", json_integer((json_int_t)rp->trusted->version)) ||
+		    json_object_set_new(v, "version_follows",
+					json_boolean(md->version == rp->trusted->version + 1)))
+			goto fail;
+	}
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+static int root_verify(const struct vf_cli_cmd *self, const struct args *a)
+{
+	struct report rp = { .path = a->op[0], .trusted_path = a->trusted };
+	struct vf_err err = { 0 };
+	struct vf_tuf_md *md = NULL, *prev = NULL;
+	json_t *j = NULL;
+	int rc = VF_EXIT_FAIL, r;
+
+	if ((rc = vf_cli_now(self, a->now, &rp.now)))
+		return rc;
+	if (root_load(rp.path, &md, &err) || (a->trusted && root_load(a->trusted, &prev, &err)))
+		goto fail;
+	rp.md = md;
+	rp.trusted = prev;
+	signed_digest(md, rp.digest);
+	r = vf_tuf_verify(md, "root", md, &rp.self, &err);
+	if (r && r != -VF_EVERIFY) {
+		vf_err_prefix(&err, "'%s'", rp.path);
+		goto fail;
+	}
+	if (prev) {
+		r = vf_tuf_verify(prev, "root", md, &rp.prev, &err);
+		if (r && r != -VF_EVERIFY) {
+			vf_err_prefix(&err, "'%s' with trusted root '%s'", rp.path, a->trusted);
+			goto fail;
+		}
+	}
+	collect_problems(&rp);
+	if (rp.oom) {
+		vf_err_set(&err, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (a->json) {
+		if (!(j = report_json(&rp)) ||
+		    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+			vf_err_set(&err, ENOMEM, "cannot build the JSON report");
+			goto fail;
+		}
+		putchar('\n');
+	} else {
+		print_text(&rp);
+	}
+	for (size_t i = 0; i < rp.n_problems; i++)
+		fprintf(stderr, "vforge: error: '%s': %s\n", rp.path, rp.problems[i]);
+	rc = rp.n_problems ? VF_EXIT_VERIFY : VF_EXIT_OK;
+	goto out;
+fail:
+	rc = vf_cli_fail(&err);
+out:
+	json_decref(j);
+	for (size_t i = 0; i < rp.n_problems; i++)
+		free(rp.problems[i]);
+	free(rp.problems);
+	vf_tuf_verify_result_release(&rp.self);
+	vf_tuf_verify_result_release(&rp.prev);
+	vf_tuf_md_free(md);
+	vf_tuf_md_free(prev);
+	return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------------ */
+
+struct sub {
+	const char *name;
+	unsigned options;
+	size_t n_ops;
+	const char *operands;
+	int (*run)(const struct vf_cli_cmd *self, const struct args *a);
+};
+
+static const struct sub subs[] = {
+	{ "init", A_EXPIRES | A_NOW, 1, "<root.json>", root_init },
+	{ "add-key", A_ROLE, 2, "<root.json> <key>", root_add_key },
+	{ "remove-key", A_ROLE, 2, "<root.json> <keyid>", root_remove_key },
+	{ "set-threshold", 0, 3, "<root.json> <role> <n>", root_set_threshold },
+	{ "expire", A_NOW, 2, "<root.json> <when>", root_expire },
+	{ "bump-version", 0, 1, "<root.json>", root_bump_version },
+	{ "sign", A_KEY, 1, "<root.json>", root_sign },
+	{ "merge", A_OUTPUT, 2, "<a.json> <b.json>", root_merge },
+	{ "verify", A_NOW | A_TRUSTED | A_JSON, 1, "<root.json>", root_verify },
+};
+
+int cmd_root(int argc, char **argv)
+{
+	const struct vf_cli_cmd *self = vf_cli_cmd_find("root");
+	struct args a;
+	int r;
+
+	if (argc < 2)
+		return vf_cli_usage(self, "missing the subcommand: init, add-key, remove-key, "
+				    "set-threshold, expire, bump-version, sign, merge or verify");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		vf_cli_help(self);
+		return VF_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		if (strcmp(argv[1], subs[i].name) != 0)
+			continue;
+		r = parse_args(self, argc - 1, argv + 1, subs[i].options, subs[i].n_ops,
+			       subs[i].operands, &a);
+		if (r)
+			return r < 0 ? VF_EXIT_OK : r;
+		return subs[i].run(self, &a);
+	}
+	return vf_cli_usage(self, "unknown subcommand '%s': expected init, add-key, remove-key, "
+			    "set-threshold, expire, bump-version, sign, merge or verify", argv[1]);
+}
