@@ -3,24 +3,8 @@
 # reads from the token equals the keyid of the public key pkcs11-tool exports;
 # a wrong PIN fails with exit 1 and never shows the PIN.
 . tests/integration/lib.sh
-need softhsm2-util
-need pkcs11-tool
-need openssl
-module=
-for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*-linux-gnu/softhsm/libsofthsm2.so; do
-	[ -r "$m" ] && module=$m && break
-done
-[ -n "$module" ] || skip "SoftHSM2's PKCS#11 module is not installed (Debian: softhsm2)"
-enginesdir=$(openssl version -e | sed 's/^ENGINESDIR: "//; s/"$//')
-[ -e "$enginesdir/pkcs11.so" ] ||
-	skip "OpenSSL's pkcs11 engine is not in $enginesdir (Debian: libengine-pkcs11-openssl)"
-
-mkdir "$TMP/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$TMP/tokens" \
-	>"$TMP/softhsm2.conf"
-export SOFTHSM2_CONF="$TMP/softhsm2.conf"
-softhsm2-util --init-token --free --label vf --pin 1234 --so-pin 5678 >/dev/null
-p11() { pkcs11-tool --module "$module" --token-label vf "$@" >/dev/null 2>&1; }
+softhsm_setup
+module=$P11_MODULE
 p11 --login --pin 1234 --keypairgen --key-type EC:prime256v1 --label ec --id 01
 p11 --login --pin 1234 --keypairgen --key-type rsa:3072 --label rsa --id 02
 
