@@ -174,16 +174,138 @@ int cmd_inspect(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_root(int argc, char **argv);
 int cmd_repo(int argc, char **argv);
+int cmd_metadata(int argc, char **argv);
 
 /* Help texts of the larger commands, defined next to them. */
 #define VF_CLI_ROOT_HELP vf_cli_root_help
 #define VF_CLI_REPO_CMD_HELP vf_cli_repo_help
+#define VF_CLI_METADATA_HELP vf_cli_metadata_help
 extern const char vf_cli_root_help[];   /* cmd_root.c */
 extern const char vf_cli_repo_help[];   /* cmd_repo.c */
+extern const char vf_cli_metadata_help[]; /* cmd_metadata.c */
 
 /* `vforge repo` subcommands living in their own files; argv[0] is the subcommand. */
 int vf_cli_repo_add_update(const struct vf_cli_cmd *cmd, int argc, char **argv);  /* cmd_repo_update.c */
 int vf_cli_repo_validate(const struct vf_cli_cmd *cmd, int argc, char **argv);    /* cmd_repo_check.c */
 int vf_cli_repo_expirations(const struct vf_cli_cmd *cmd, int argc, char **argv); /* cmd_repo_check.c */
+
+/* ---- shared by root and metadata signing (cli_sign.c) ------------------------------- *
+ *
+ * `vforge root sign|merge` and `vforge metadata sign|merge|status` sign TUF
+ * metadata on separate machines and put the signatures together. What they
+ * share lives here; everything prints to stdout (results) or stderr (notes).
+ */
+
+struct vf_buf;
+struct vf_tuf_md;
+struct vf_tuf_keys;
+struct vf_tuf_verify_result;
+struct json_t;
+
+/** "" for 1, "s" otherwise. */
+const char *vf_cli_plural(size_t n);
+
+/** Append "a, b, c" (or "none") to `b`. */
+void vf_cli_keyid_list(struct vf_buf *b, char *const *ids, size_t n);
+
+/** A --key reference as messages may show it: "'path'", or no pkcs11: URI (it may hold a PIN). */
+const char *vf_cli_key_ref_label(const char *ref, char *buf, size_t len);
+
+/** Order signatures by keyid (stable: entries of one keyid keep their order). */
+void vf_cli_sort_signatures(struct vf_tuf_md *md);
+
+/**
+ * The sha256 (hex) of the canonical signed content, what signers compare out
+ * of band before signing; "" when the document does not validate.
+ */
+void vf_cli_signed_digest(const struct vf_tuf_md *md, char out[65]);
+
+/**
+ * Print "<label>k of threshold n valid signature(s)" and ": threshold met" or
+ * "; needs m more of: <keyids>" to stdout.
+ */
+void vf_cli_print_threshold(const char *label, const struct vf_tuf_verify_result *res);
+
+/**
+ * A keyid's signature state in a verification of md: "valid", "not signed" or
+ * the status name of its first signature (vf_tuf_sig_status_name()).
+ */
+const char *vf_cli_sig_state(const struct vf_tuf_md *md, const struct vf_tuf_verify_result *res,
+			     const char *keyid);
+
+/** JSON array of strings (new reference), NULL on ENOMEM. */
+struct json_t *vf_cli_strv_json(char *const *v, size_t n);
+
+/** {"threshold", "valid", "missing", "threshold_met"} of a verification; NULL on ENOMEM. */
+struct json_t *vf_cli_result_json(const struct vf_tuf_verify_result *res);
+
+/**
+ * Who may sign a role, as its delegator says: root for the top-level roles,
+ * a targets document for its delegated roles (named, or succinct hash bins).
+ * Borrows from the delegator.
+ */
+struct vf_cli_authority {
+	const char *label;                  /**< for messages ("previous root 'r.json'"); NULL: the main one */
+	const char *role;                   /**< the role signed */
+	const struct vf_tuf_md *delegator;  /**< for vf_tuf_verify(delegator, role, md) */
+	const struct vf_tuf_keys *keys;     /**< the delegator's key set */
+	char *const *keyids;                /**< keyids authorised for the role */
+	size_t n_keyids;
+	uint64_t threshold;
+};
+
+/**
+ * Fill *ret for `role` as `delegator` delegates it (label left NULL).
+ * -ENOENT naming the roles it does delegate; -EINVAL when it is not root or
+ * targets metadata.
+ */
+int vf_cli_authority_get(const struct vf_tuf_md *delegator, const char *role,
+			 struct vf_cli_authority *ret, struct vf_err *err);
+
+/** A signature vf_cli_sign() made: keyid and index of the signer. */
+struct vf_cli_sig_made {
+	char keyid[65];
+	size_t signer;
+};
+
+/**
+ * Sign md (the document at `path`, for messages) with every signer, each
+ * under the keyid(s) the authorities list for its public key
+ * (vf_tuf_keys_find_key(), so legacy keyids stay right): a key authorised by
+ * two authorities under different keyids signs under both. Every key must be
+ * authorised for `role` by at least one authority, otherwise -EPERM naming
+ * the key, its keyid and the authorised keyids, and nothing is signed. Other
+ * signatures are kept; one by the same keyid is replaced. *ret (malloc'd, may
+ * be NULL when *ret_n is 0) lists what was signed. md is not sorted or saved.
+ */
+int vf_cli_sign(struct vf_tuf_md *md, const char *path, const char *role,
+		struct vf_signer *const *signers, const char *const *refs, size_t n,
+		const struct vf_cli_authority *auths, size_t n_auths,
+		struct vf_cli_sig_made **ret, size_t *ret_n, struct vf_err *err);
+
+/** Append why a and b sign different content: "version 1 vs 2; expires ...". */
+void vf_cli_describe_diff(const struct vf_tuf_md *a, const struct vf_tuf_md *b, struct vf_buf *m);
+
+/**
+ * Merge the signatures of n copies of one document into mds[0]:
+ * - every copy must have the same canonical signed bytes as the first (else
+ *   -EINVAL "'a' and 'b' sign different content ...: <vf_cli_describe_diff>");
+ * - each signature whose keyid one of `sets` lists is verified against that
+ *   key; one that does not verify is refused (-VF_EVERIFY naming file and
+ *   keyid); others are kept unchecked (a note with `unchecked_why` when
+ *   n_sets > 0);
+ * - the union is by keyid: the first copy holding a keyid's signature wins
+ *   (a note when a later one holds a different one), except that an empty
+ *   signature gives way to a real one.
+ * counts[0] gets the first copy's signatures, counts[i] those copy i added.
+ * The result is not sorted or saved.
+ */
+int vf_cli_merge(struct vf_tuf_md *const *mds, const char *const *paths, size_t n,
+		 const struct vf_tuf_keys *const *sets, size_t n_sets, const char *unchecked_why,
+		 size_t *counts, struct vf_err *err);
+
+/** Print "'out': N signatures: k from 'a', j added from 'b', ..." to stdout. */
+void vf_cli_merge_summary(const char *output, const struct vf_tuf_md *md,
+			  const char *const *paths, const size_t *counts, size_t n);
 
 #endif

@@ -7,8 +7,6 @@
 
 #include "builder/base/buf.h"
 #include "builder/base/fs.h"
-#include "builder/base/hex.h"
-#include "keys/digest.h"
 #include "keys/key.h"
 #include "repo/cjson.h"
 #include "repo/metadata.h"
@@ -42,8 +40,9 @@ const char vf_cli_root_help[] =
 	"                 (add the keys first)\n"
 	"  expire         set the expiry: RFC 3339 or a duration after now (30d, 1y)\n"
 	"  bump-version   version + 1: the start of a new root (rotation)\n"
-	"  sign           sign with keys that root authorises for the root role,\n"
-	"                 keeping the signatures already there\n"
+	"  sign           sign with keys that root (or, with --previous, the previous\n"
+	"                 root) authorises for the root role, keeping the signatures\n"
+	"                 already there\n"
 	"  merge          write the union of the signatures of two copies of the same\n"
 	"                 root (signed by different people); refuses different content\n"
 	"  verify         show each role's threshold and keys, which root keys signed,\n"
@@ -64,6 +63,9 @@ const char vf_cli_root_help[] =
 	"                     exec:<command> (repeatable)\n"
 	"  -o, --output FILE  merge: the file to write (may be one of the inputs)\n"
 	"  --trusted FILE     verify: the previous root.json\n"
+	"  --previous FILE    sign, merge: the previous root.json of a rotation; its root\n"
+	"                     keys may cross-sign (also those the new root removes), and\n"
+	"                     merge verifies their signatures\n"
 	"  --json             verify: print the report as one JSON object\n"
 	"\n"
 	"Exit codes: 0 success; 1 a file is unreadable or malformed, or the change is\n"
@@ -410,11 +412,6 @@ static const char *fmt_time(time_t t, char out[VF_TUF_TIME_LEN + 1])
 	return out;
 }
 
-static const char *plural(size_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
 static const char *keytype_of(const struct vf_tuf_md *md, const char *keyid)
 {
 	const struct vf_tuf_key *k = vf_tuf_keys_find(&md->keys, keyid);
@@ -428,15 +425,6 @@ static bool role_has(const struct vf_tuf_role *r, const char *keyid)
 		if (strcmp(r->keyids[i], keyid) == 0)
 			return true;
 	return false;
-}
-
-/* "a, b, c" or "none" */
-static void add_keyid_list(struct vf_buf *b, char *const *ids, size_t n)
-{
-	if (!n)
-		vf_buf_add_str(b, "none");
-	for (size_t i = 0; i < n; i++)
-		vf_buf_add_fmt(b, "%s%s", i ? ", " : "", ids[i]);
 }
 
 /* Every key of root with its type and roles: "<keyid> (ed25519: root, targets); ..." */
@@ -466,63 +454,7 @@ static void drop_signatures(const char *path, struct vf_tuf_md *md)
 	vf_tuf_md_clear_signatures(md);
 	if (n)
 		fprintf(stderr, "vforge: note: '%s': %zu signature%s dropped: the signed content "
-			"changed\n", path, n, plural(n));
-}
-
-/* Signatures in keyid order (stable: entries of one keyid keep their order). */
-static void sort_signatures(struct vf_tuf_md *md)
-{
-	for (size_t i = 1; i < md->n_sigs; i++) {
-		struct vf_tuf_sig s = md->sigs[i];
-		size_t k = i;
-
-		for (; k > 0 && strcmp(md->sigs[k - 1].keyid, s.keyid) > 0; k--)
-			md->sigs[k] = md->sigs[k - 1];
-		md->sigs[k] = s;
-	}
-}
-
-/* A key reference as messages may show it (a pkcs11: URI can hold a PIN). */
-static const char *ref_label(const char *ref, char *buf, size_t len)
-{
-	if (strncmp(ref, "pkcs11:", 7) == 0)
-		snprintf(buf, len, "the pkcs11: key");
-	else if (strncmp(ref, "exec:", 5) == 0)
-		snprintf(buf, len, "the exec: signer");
-	else
-		snprintf(buf, len, "'%s'", ref);
-	return buf;
-}
-
-/*
- * The sha256 of the canonical signed content: what signers on separate
- * machines compare before signing. "" for an unfinished root.
- */
-static void signed_digest(const struct vf_tuf_md *md, char out[65])
-{
-	struct vf_buf b = VF_BUF_INIT;
-	uint8_t d[32];
-
-	out[0] = '\0';
-	if (!root_unfinished(md) && !vf_tuf_md_format_signed(md, &b, NULL) &&
-	    !vf_digest_buffer(vf_digest_alg_get("sha256"), b.data, b.len, d))
-		vf_hex_format(d, sizeof(d), out);
-	vf_buf_release(&b);
-}
-
-/* "<label>1 of threshold 2 valid signature; needs 1 more of: <keyids>" (or "threshold met") */
-static void print_root_status(FILE *f, const char *label, const struct vf_tuf_verify_result *res)
-{
-	fprintf(f, "%s%zu of threshold %llu valid signature%s", label, res->n_valid,
-		(unsigned long long)res->threshold, plural(res->n_valid));
-	if (res->n_valid >= res->threshold) {
-		fprintf(f, ": threshold met\n");
-		return;
-	}
-	fprintf(f, "; needs %llu more of: ", (unsigned long long)(res->threshold - res->n_valid));
-	for (size_t i = 0; i < res->n_missing; i++)
-		fprintf(f, "%s%s", i ? ", " : "", res->missing[i]);
-	fprintf(f, "%s\n", res->n_missing ? "" : "none (not enough keys)");
+			"changed\n", path, n, vf_cli_plural(n));
 }
 
 /* ---- options ---------------------------------------------------------------------------- */
@@ -530,6 +462,7 @@ static void print_root_status(FILE *f, const char *label, const struct vf_tuf_ve
 enum {
 	OPT_ROLE = 0x2000,
 	OPT_TRUSTED,
+	OPT_PREVIOUS,
 	OPT_JSON,
 	OPT_HELP,
 };
@@ -543,6 +476,7 @@ enum {
 	A_OUTPUT = 1u << 4,
 	A_TRUSTED = 1u << 5,
 	A_JSON = 1u << 6,
+	A_PREVIOUS = 1u << 7,
 };
 
 #define MAX_OPERANDS 3
@@ -551,7 +485,7 @@ enum {
 struct args {
 	const char *sub;
 	const char *op[MAX_OPERANDS];
-	const char *expires, *now, *output, *trusted;
+	const char *expires, *now, *output, *trusted, *previous;
 	const char *keys[MAX_KEYS];
 	size_t n_keys;
 	unsigned roles;  /* bit i: role_name(i) */
@@ -596,6 +530,7 @@ static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv, unsi
 		{ "role", required_argument, NULL, OPT_ROLE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "trusted", required_argument, NULL, OPT_TRUSTED },
+		{ "previous", required_argument, NULL, OPT_PREVIOUS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -616,6 +551,7 @@ static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv, unsi
 		case OPT_ROLE: need = A_ROLE; break;
 		case 'o': need = A_OUTPUT; break;
 		case OPT_TRUSTED: need = A_TRUSTED; break;
+		case OPT_PREVIOUS: need = A_PREVIOUS; break;
 		case OPT_JSON: need = A_JSON; break;
 		case 'h':
 		case OPT_HELP:
@@ -635,6 +571,7 @@ static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv, unsi
 		case VF_CLI_OPT_NOW: a->now = optarg; break;
 		case 'o': a->output = optarg; break;
 		case OPT_TRUSTED: a->trusted = optarg; break;
+		case OPT_PREVIOUS: a->previous = optarg; break;
 		case OPT_JSON: a->json = true; break;
 		case VF_CLI_OPT_KEY:
 			if (a->n_keys == MAX_KEYS)
@@ -655,7 +592,7 @@ static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv, unsi
 	n = (size_t)(argc - optind);
 	if (n != n_ops)
 		return vf_cli_usage(self, "%s: expected %s, got %zu argument%s", a->sub, names, n,
-				    plural(n));
+				    vf_cli_plural(n));
 	for (size_t i = 0; i < n; i++) {
 		if (!argv[optind + (int)i][0])
 			return vf_cli_usage(self, "%s: empty argument %zu", a->sub, i + 1);
@@ -759,7 +696,7 @@ static int root_add_key(const struct vf_cli_cmd *self, const struct args *a)
 	if (other && strcmp(other, keyid) != 0) {
 		vf_err_set(&err, EEXIST, "'%s': key %s is already in root under keyid %s (another "
 			   "tool's keyid rule): not adding it twice", path,
-			   ref_label(a->op[1], label, sizeof(label)), other);
+			   vf_cli_key_ref_label(a->op[1], label, sizeof(label)), other);
 		goto fail;
 	}
 	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
@@ -779,7 +716,7 @@ static int root_add_key(const struct vf_cli_cmd *self, const struct args *a)
 		changed = true;
 		fprintf(stderr, "'%s': role %s: added keyid %s (%s); %zu key%s, threshold %llu\n",
 			path, role_name(i), keyid, vf_key_keytype(key), ro->n_keyids,
-			plural(ro->n_keyids), (unsigned long long)ro->threshold);
+			vf_cli_plural(ro->n_keyids), (unsigned long long)ro->threshold);
 	}
 	if (changed) {
 		drop_signatures(path, md);
@@ -827,7 +764,7 @@ static int root_remove_key(const struct vf_cli_cmd *self, const struct args *a)
 			vf_err_set(&err, EINVAL, "'%s': role %s: removing keyid %s would leave %zu "
 				   "key%s for threshold %llu: lower the threshold first (vforge root "
 				   "set-threshold)", path, role_name(i), keyid, ro->n_keyids - 1,
-				   plural(ro->n_keyids - 1), (unsigned long long)ro->threshold);
+				   vf_cli_plural(ro->n_keyids - 1), (unsigned long long)ro->threshold);
 			goto fail;
 		}
 	}
@@ -848,7 +785,7 @@ static int root_remove_key(const struct vf_cli_cmd *self, const struct args *a)
 		}
 		changed = true;
 		fprintf(stderr, "'%s': role %s: removed keyid %s; %zu key%s left, threshold %llu%s\n",
-			path, role_name(i), keyid, ro->n_keyids, plural(ro->n_keyids),
+			path, role_name(i), keyid, ro->n_keyids, vf_cli_plural(ro->n_keyids),
 			(unsigned long long)ro->threshold,
 			ro->n_keyids ? "" : " (add a key before signing)");
 	}
@@ -892,10 +829,10 @@ static int root_set_threshold(const struct vf_cli_cmd *self, const struct args *
 		goto fail;
 	ro = &md->roles[t - 1];
 	if (n > ro->n_keyids) {
-		add_keyid_list(&m, ro->keyids, ro->n_keyids);
+		vf_cli_keyid_list(&m, ro->keyids, ro->n_keyids);
 		vf_err_set(&err, EINVAL, "'%s': role %s: threshold %llu is more than its %zu key%s "
 			   "(%s): add keys first (vforge root add-key)", path, a->op[1],
-			   (unsigned long long)n, ro->n_keyids, plural(ro->n_keyids),
+			   (unsigned long long)n, ro->n_keyids, vf_cli_plural(ro->n_keyids),
 			   m.data ? (char *)m.data : "");
 		goto fail;
 	}
@@ -907,7 +844,7 @@ static int root_set_threshold(const struct vf_cli_cmd *self, const struct args *
 	}
 	fprintf(stderr, "'%s': role %s: threshold %llu (was %llu) of %zu key%s\n", path, a->op[1],
 		(unsigned long long)n, (unsigned long long)ro->threshold, ro->n_keyids,
-		plural(ro->n_keyids));
+		vf_cli_plural(ro->n_keyids));
 	if (vf_tuf_md_set_threshold(md, a->op[1], n, &err))
 		goto fail;
 	drop_signatures(path, md);
@@ -997,7 +934,7 @@ static int check_finished(const char *path, const struct vf_tuf_md *md, const ch
 		if (role_unfinished(ro))
 			vf_buf_add_fmt(&m, "%srole %s has threshold %llu but %zu key%s", m.len ? "; " : "",
 				       role_name(i), (unsigned long long)ro->threshold, ro->n_keyids,
-				       plural(ro->n_keyids));
+				       vf_cli_plural(ro->n_keyids));
 	}
 	if (!m.len)
 		return 0;
@@ -1007,63 +944,80 @@ static int check_finished(const char *path, const struct vf_tuf_md *md, const ch
 	return r;
 }
 
+/* The previous root of a rotation (--previous), whose root keys may cross-sign. */
+static int load_previous(const struct args *a, struct vf_tuf_md **prev,
+			 struct vf_cli_authority *auth, char *label, size_t len, struct vf_err *err)
+{
+	int r;
+
+	if (!a->previous)
+		return 0;
+	if ((r = vf_tuf_md_load(a->previous, VF_TUF_ROOT, 0, prev, err)))
+		return r;
+	if ((r = vf_cli_authority_get(*prev, "root", auth, err)))
+		return vf_err_prefix(err, "'%s'", a->previous);
+	snprintf(label, len, "previous root '%s'", a->previous);
+	auth->label = label;
+	return 0;
+}
+
+/* "previous root 'r.json' (version 1), role root: 1 of threshold 1 ..." */
+static void print_previous(const struct vf_tuf_md *md, const char *path,
+			   const struct vf_tuf_md *prev, const char *prev_path,
+			   const struct vf_tuf_verify_result *pres)
+{
+	char label[4200];
+
+	snprintf(label, sizeof(label), "previous root '%s' (version %llu), role root: ", prev_path,
+		 (unsigned long long)prev->version);
+	vf_cli_print_threshold(label, pres);
+	if (md->version != prev->version + 1)
+		fprintf(stderr, "vforge: warning: '%s': version %llu does not follow the previous "
+			"root's version %llu: expected %llu\n", path, (unsigned long long)md->version,
+			(unsigned long long)prev->version, (unsigned long long)prev->version + 1);
+}
+
 static int root_sign(const struct vf_cli_cmd *self, const struct args *a)
 {
-	struct vf_tuf_verify_result res = { 0 };
-	struct vf_buf m = VF_BUF_INIT;
+	struct vf_tuf_verify_result res = { 0 }, pres = { 0 };
+	struct vf_cli_authority auths[2];
+	struct vf_cli_sig_made *made = NULL;
 	struct vf_err err = { 0 };
-	struct vf_tuf_md *md = NULL;
+	struct vf_tuf_md *md = NULL, *prev = NULL;
 	struct vf_signer **signers = NULL;
-	const struct vf_tuf_role *ro;
 	const char *path = a->op[0];
-	char label[4200], digest[65];
+	char plabel[4200], digest[65];
+	size_t n_made = 0;
 	int rc = VF_EXIT_FAIL, r;
 
 	if (!a->n_keys)
 		return vf_cli_usage(self, "sign: missing --key REF");
-	if (root_load(path, &md, &err) || check_finished(path, md, "signing", &err))
+	if (root_load(path, &md, &err) || check_finished(path, md, "signing", &err) ||
+	    load_previous(a, &prev, &auths[1], plabel, sizeof(plabel), &err) ||
+	    vf_cli_open_signers(a->keys, a->n_keys, &signers, &err) ||
+	    vf_cli_authority_get(md, "root", &auths[0], &err))
 		goto fail;
-	if (vf_cli_open_signers(a->keys, a->n_keys, &signers, &err))
+	if (vf_cli_sign(md, path, "root", signers, a->keys, a->n_keys, auths, prev ? 2 : 1, &made,
+			&n_made, &err))
 		goto fail;
-	ro = &md->roles[VF_TUF_ROOT - 1];
-	for (size_t i = 0; i < a->n_keys; i++) {
-		char keyid[65];
-
-		if (vf_tuf_keyid(vf_signer_key(signers[i]), keyid, &err)) {
-			vf_err_prefix(&err, "--key %s", ref_label(a->keys[i], label, sizeof(label)));
-			goto fail;
-		}
-		if (!role_has(ro, keyid)) {
-			add_keyid_list(&m, ro->keyids, ro->n_keyids);
-			vf_err_set(&err, EPERM, "'%s': --key %s (keyid %s) is not authorised for role "
-				   "root; authorised keyids: %s", path,
-				   ref_label(a->keys[i], label, sizeof(label)), keyid,
-				   m.data ? (char *)m.data : "");
-			goto fail;
-		}
-	}
-	if (vf_tuf_md_sign(md, signers, a->n_keys, &err)) {
-		vf_err_prefix(&err, "'%s'", path);
-		goto fail;
-	}
-	sort_signatures(md);
+	vf_cli_sort_signatures(md);
 	if (root_write(md, path, false, &err))
 		goto fail;
 	r = vf_tuf_verify(md, "root", md, &res, &err);
-	if (r && r != -VF_EVERIFY)
+	if ((r && r != -VF_EVERIFY) ||
+	    (prev && (r = vf_tuf_verify(prev, "root", md, &pres, &err)) && r != -VF_EVERIFY))
 		goto fail;
-	for (size_t i = 0; i < a->n_keys; i++) {
-		char keyid[65];
-
-		if (!vf_tuf_keyid(vf_signer_key(signers[i]), keyid, NULL))
-			printf("'%s': signed with keyid %s (%s)\n", path, keyid,
-			       vf_key_keytype(vf_signer_key(signers[i])));
-	}
-	signed_digest(md, digest);
+	for (size_t k = 0; k < n_made; k++)
+		printf("'%s': signed with keyid %s (%s)\n", path, made[k].keyid,
+		       vf_key_keytype(vf_signer_key(signers[made[k].signer])));
+	vf_cli_signed_digest(md, digest);
 	printf("'%s': signed content sha256 %s\n", path, digest);
-	print_root_status(stdout, "role root: ", &res);
+	vf_cli_print_threshold("role root: ", &res);
+	if (prev)
+		print_previous(md, path, prev, a->previous, &pres);
 	for (size_t i = 0; i < res.n_status; i++)
-		if (res.status[i] != VF_TUF_SIG_VALID)
+		if (res.status[i] != VF_TUF_SIG_VALID &&
+		    !(i < pres.n_status && pres.status[i] == VF_TUF_SIG_VALID))
 			fprintf(stderr, "vforge: warning: '%s': signature by keyid %s: %s\n", path,
 				md->sigs[i].keyid, vf_tuf_sig_status_name(res.status[i]));
 	rc = VF_EXIT_OK;
@@ -1072,222 +1026,62 @@ fail:
 	rc = vf_cli_fail(&err);
 out:
 	vf_tuf_verify_result_release(&res);
+	vf_tuf_verify_result_release(&pres);
 	vf_cli_free_signers(signers, a->n_keys);
-	vf_buf_release(&m);
+	free(made);
 	vf_tuf_md_free(md);
+	vf_tuf_md_free(prev);
 	return rc;
 }
 
 /* ---- merge ------------------------------------------------------------------------------------ */
 
-/* Why two roots' signed parts differ: "version 2 vs 3; roles.root.threshold 1 vs 2". */
-static void describe_diff(const struct vf_tuf_md *a, const struct vf_tuf_md *b, struct vf_buf *m)
-{
-	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
-	size_t start = m->len;
-
-#define SEP (m->len > start ? "; " : "")
-	if (strcmp(a->spec_version, b->spec_version) != 0)
-		vf_buf_add_fmt(m, "%sspec_version %s vs %s", SEP, a->spec_version, b->spec_version);
-	if (a->version != b->version)
-		vf_buf_add_fmt(m, "%sversion %llu vs %llu", SEP, (unsigned long long)a->version,
-			       (unsigned long long)b->version);
-	if (a->expires != b->expires)
-		vf_buf_add_fmt(m, "%sexpires %s vs %s", SEP, fmt_time(a->expires, t1),
-			       fmt_time(b->expires, t2));
-	if (a->consistent_snapshot != b->consistent_snapshot)
-		vf_buf_add_fmt(m, "%sconsistent_snapshot %s vs %s", SEP,
-			       a->consistent_snapshot ? "true" : "false",
-			       b->consistent_snapshot ? "true" : "false");
-	for (size_t i = 0; i < a->keys.n; i++)
-		if (!vf_tuf_keys_find(&b->keys, a->keys.v[i].keyid))
-			vf_buf_add_fmt(m, "%skeys: %s only in the first", SEP, a->keys.v[i].keyid);
-	for (size_t i = 0; i < b->keys.n; i++)
-		if (!vf_tuf_keys_find(&a->keys, b->keys.v[i].keyid))
-			vf_buf_add_fmt(m, "%skeys: %s only in the second", SEP, b->keys.v[i].keyid);
-	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
-		const struct vf_tuf_role *ra = &a->roles[i], *rb = &b->roles[i];
-		bool same = ra->n_keyids == rb->n_keyids;
-
-		for (size_t k = 0; same && k < ra->n_keyids; k++)
-			same = strcmp(ra->keyids[k], rb->keyids[k]) == 0;
-		if (!same)
-			vf_buf_add_fmt(m, "%sroles.%s.keyids differ (%zu vs %zu keyids)", SEP,
-				       role_name(i), ra->n_keyids, rb->n_keyids);
-		if (ra->threshold != rb->threshold)
-			vf_buf_add_fmt(m, "%sroles.%s.threshold %llu vs %llu", SEP, role_name(i),
-				       (unsigned long long)ra->threshold,
-				       (unsigned long long)rb->threshold);
-	}
-	if (m->len == start)
-		vf_buf_add_str(m, "other members of \"signed\" differ");
-#undef SEP
-}
-
-enum sig_check { SIG_OK, SIG_BAD, SIG_UNCHECKED, SIG_EMPTY };
-
-/* Check one signature against the key root lists under its keyid. */
-static int check_one_sig(const struct vf_tuf_md *md, const struct vf_buf *payload,
-			 const struct vf_tuf_sig *s, enum sig_check *ret, struct vf_err *err)
-{
-	const struct vf_tuf_key *tk = vf_tuf_keys_find(&md->keys, s->keyid);
-	size_t hex_len = strlen(s->sig), len = 0;
-	struct vf_key *key = NULL;
-	uint8_t *raw;
-	int r;
-
-	*ret = SIG_UNCHECKED;
-	if (!hex_len) {
-		*ret = SIG_EMPTY;
-		return 0;
-	}
-	if (!tk || vf_tuf_key_build_public(tk, &key, NULL))
-		return 0;
-	if (!(raw = malloc(hex_len / 2 + 1))) {
-		vf_key_free(key);
-		return nomem(err);
-	}
-	if (vf_hex_parse(s->sig, raw, hex_len / 2 + 1, &len) || !len) {
-		r = -VF_EVERIFY;
-	} else {
-		r = vf_key_verify(key, payload->data, payload->len, raw, len);
-	}
-	free(raw);
-	vf_key_free(key);
-	if (r == 0 || r == -VF_EVERIFY) {
-		*ret = r ? SIG_BAD : SIG_OK;
-		return 0;
-	}
-	return vf_err_set(err, -r, "verifying the signature by keyid %s failed", s->keyid);
-}
-
-/* Check every signature of a file: an invalid one is an error naming file and keyid. */
-static int check_sigs(const char *path, const struct vf_tuf_md *md, const struct vf_buf *payload,
-		      enum sig_check *out, struct vf_err *err)
-{
-	for (size_t i = 0; i < md->n_sigs; i++) {
-		if (check_one_sig(md, payload, &md->sigs[i], &out[i], err))
-			return vf_err_prefix(err, "'%s'", path);
-		if (out[i] == SIG_BAD)
-			return vf_err_set(err, VF_EVERIFY, "'%s': the signature by keyid %s does not "
-					  "verify: refusing to merge it", path, md->sigs[i].keyid);
-	}
-	return 0;
-}
-
-static int take_sig(struct vf_tuf_md *md, const struct vf_tuf_sig *s, struct vf_err *err)
-{
-	size_t hex_len = strlen(s->sig), len = 0;
-	uint8_t *raw = malloc(hex_len / 2 + 1);
-	int r;
-
-	if (!raw)
-		return nomem(err);
-	if (vf_hex_parse(s->sig, raw, hex_len / 2 + 1, &len))
-		r = vf_err_set(err, EINVAL, "signature by keyid %s: not hex", s->keyid);
-	else
-		r = vf_tuf_md_add_signature(md, s->keyid, raw, len, err);
-	free(raw);
-	return r;
-}
-
 static int root_merge(const struct vf_cli_cmd *self, const struct args *a)
 {
-	struct vf_tuf_verify_result res = { 0 };
-	struct vf_buf pa = VF_BUF_INIT, pb = VF_BUF_INIT, m = VF_BUF_INIT;
+	struct vf_tuf_verify_result res = { 0 }, pres = { 0 };
+	struct vf_cli_authority pauth;
 	struct vf_err err = { 0 };
-	struct vf_tuf_md *ma = NULL, *mb = NULL;
-	enum sig_check *ca = NULL, *cb = NULL;
-	const char *fa = a->op[0], *fb = a->op[1];
-	size_t n_a, added = 0, replaced = 0;
+	struct vf_tuf_md *md[2] = { NULL, NULL }, *prev = NULL;
+	const char *paths[2] = { a->op[0], a->op[1] };
+	const struct vf_tuf_keys *sets[2];
+	char plabel[4200];
+	size_t counts[2];
 	int rc = VF_EXIT_FAIL, r;
 
 	if (!a->output)
 		return vf_cli_usage(self, "merge: missing -o <out.json>");
-	if (root_load(fa, &ma, &err) || root_load(fb, &mb, &err) ||
-	    check_finished(fa, ma, "merging", &err) || check_finished(fb, mb, "merging", &err))
+	if (root_load(paths[0], &md[0], &err) || root_load(paths[1], &md[1], &err) ||
+	    check_finished(paths[0], md[0], "merging", &err) ||
+	    check_finished(paths[1], md[1], "merging", &err) ||
+	    load_previous(a, &prev, &pauth, plabel, sizeof(plabel), &err))
 		goto fail;
-	if (vf_tuf_md_format_signed(ma, &pa, &err)) {
-		vf_err_prefix(&err, "'%s'", fa);
+	sets[0] = &md[0]->keys;
+	sets[1] = prev ? &prev->keys : NULL;
+	if (vf_cli_merge(md, paths, 2, sets, prev ? 2 : 1,
+			 prev ? "neither root nor the previous root has a usable key with that keyid"
+			      : "root has no usable key with that keyid", counts, &err))
 		goto fail;
-	}
-	if (vf_tuf_md_format_signed(mb, &pb, &err)) {
-		vf_err_prefix(&err, "'%s'", fb);
+	vf_cli_sort_signatures(md[0]);
+	if (root_write(md[0], a->output, false, &err))
 		goto fail;
-	}
-	if (pa.len != pb.len || memcmp(pa.data, pb.data, pa.len) != 0) {
-		describe_diff(ma, mb, &m);
-		vf_err_set(&err, EINVAL, "'%s' and '%s' sign different content, so their signatures "
-			   "cannot be merged: %s", fa, fb, m.data ? (char *)m.data : "");
+	r = vf_tuf_verify(md[0], "root", md[0], &res, &err);
+	if ((r && r != -VF_EVERIFY) ||
+	    (prev && (r = vf_tuf_verify(prev, "root", md[0], &pres, &err)) && r != -VF_EVERIFY))
 		goto fail;
-	}
-	if ((ma->n_sigs && !(ca = calloc(ma->n_sigs, sizeof(*ca)))) ||
-	    (mb->n_sigs && !(cb = calloc(mb->n_sigs, sizeof(*cb))))) {
-		nomem(&err);
-		goto fail;
-	}
-	if (check_sigs(fa, ma, &pa, ca, &err) || check_sigs(fb, mb, &pb, cb, &err))
-		goto fail;
-	n_a = ma->n_sigs;
-	for (size_t i = 0; i < mb->n_sigs; i++) {
-		const struct vf_tuf_sig *s = &mb->sigs[i];
-		size_t k;
-
-		for (k = 0; k < n_a; k++)
-			if (strcmp(ma->sigs[k].keyid, s->keyid) == 0)
-				break;
-		if (k == n_a) {
-			/* new keyid (or a second entry of one b adds): take b's first */
-			bool dup = false;
-
-			for (size_t j = n_a; j < ma->n_sigs; j++)
-				dup = dup || strcmp(ma->sigs[j].keyid, s->keyid) == 0;
-			if (dup || cb[i] == SIG_EMPTY) /* "" adds nothing a signer can use */
-				continue;
-			if (cb[i] == SIG_UNCHECKED)
-				fprintf(stderr, "vforge: note: '%s': keeping the signature by keyid %s "
-					"unchecked: root has no usable key with that keyid\n", fb,
-					s->keyid);
-			if (take_sig(ma, s, &err))
-				goto fail;
-			added++;
-			continue;
-		}
-		if (strcasecmp(ma->sigs[k].sig, s->sig) == 0 || cb[i] == SIG_EMPTY)
-			continue;
-		if (ca[k] == SIG_EMPTY) {
-			if (take_sig(ma, s, &err))
-				goto fail;
-			replaced++;
-			continue;
-		}
-		fprintf(stderr, "vforge: note: keyid %s signed both files with different %s "
-			"signatures (ECDSA and RSA-PSS signatures differ each time): keeping the one in "
-			"'%s'\n",
-			s->keyid, ca[k] == SIG_OK && cb[i] == SIG_OK ? "valid" : "uncheckable", fa);
-	}
-	sort_signatures(ma);
-	if (root_write(ma, a->output, false, &err))
-		goto fail;
-	r = vf_tuf_verify(ma, "root", ma, &res, &err);
-	if (r && r != -VF_EVERIFY)
-		goto fail;
-	printf("'%s': %zu signature%s: %zu from '%s', %zu added from '%s'\n", a->output,
-	       ma->n_sigs, plural(ma->n_sigs), n_a, fa, added + replaced, fb);
-	print_root_status(stdout, "role root: ", &res);
+	vf_cli_merge_summary(a->output, md[0], paths, counts, 2);
+	vf_cli_print_threshold("role root: ", &res);
+	if (prev)
+		print_previous(md[0], a->output, prev, a->previous, &pres);
 	rc = VF_EXIT_OK;
 	goto out;
 fail:
 	rc = vf_cli_fail(&err);
 out:
 	vf_tuf_verify_result_release(&res);
-	free(ca);
-	free(cb);
-	vf_buf_release(&m);
-	vf_buf_release(&pa);
-	vf_buf_release(&pb);
-	vf_tuf_md_free(ma);
-	vf_tuf_md_free(mb);
+	vf_tuf_verify_result_release(&pres);
+	vf_tuf_md_free(md[0]);
+	vf_tuf_md_free(md[1]);
+	vf_tuf_md_free(prev);
 	return rc;
 }
 
@@ -1301,7 +1095,7 @@ struct report {
 	const char *trusted_path;
 	const struct vf_tuf_md *trusted;
 	struct vf_tuf_verify_result prev;   /* trusted root's root role over the file */
-	char digest[65];                    /* signed_digest() */
+	char digest[65];                    /* vf_cli_signed_digest() */
 	char **problems;
 	size_t n_problems;
 	bool oom;
@@ -1330,23 +1124,6 @@ static void problem(struct report *rp, const char *fmt, ...)
 	rp->n_problems++;
 }
 
-/* What the self-verification says about one of the root role's keys. */
-static const char *key_sig_state(const struct report *rp, const char *keyid)
-{
-	const struct vf_tuf_md *md = rp->md;
-	const char *state = "not signed";
-
-	for (size_t i = 0; i < rp->self.n_valid; i++)
-		if (strcmp(rp->self.valid[i], keyid) == 0)
-			return "valid";
-	for (size_t i = 0; i < md->n_sigs && i < rp->self.n_status; i++)
-		if (strcmp(md->sigs[i].keyid, keyid) == 0) {
-			state = vf_tuf_sig_status_name(rp->self.status[i]);
-			break;
-		}
-	return state;
-}
-
 static void collect_problems(struct report *rp)
 {
 	char t1[VF_TUF_TIME_LEN + 1], t2[VF_TUF_TIME_LEN + 1];
@@ -1358,15 +1135,15 @@ static void collect_problems(struct report *rp)
 
 		if (role_unfinished(ro))
 			problem(rp, "role %s: threshold %llu is more than its %zu key%s", role_name(i),
-				(unsigned long long)ro->threshold, ro->n_keyids, plural(ro->n_keyids));
+				(unsigned long long)ro->threshold, ro->n_keyids, vf_cli_plural(ro->n_keyids));
 	}
 	if (s->n_valid < s->threshold) {
 		struct vf_buf m = VF_BUF_INIT;
 
-		add_keyid_list(&m, s->missing, s->n_missing);
+		vf_cli_keyid_list(&m, s->missing, s->n_missing);
 		problem(rp, "role root: threshold not met: %zu of %llu valid signature%s; needs %llu "
 			"more of: %s", s->n_valid, (unsigned long long)s->threshold,
-			plural(s->threshold), (unsigned long long)(s->threshold - s->n_valid),
+			vf_cli_plural(s->threshold), (unsigned long long)(s->threshold - s->n_valid),
 			m.data ? (char *)m.data : "");
 		vf_buf_release(&m);
 	}
@@ -1378,11 +1155,11 @@ static void collect_problems(struct report *rp)
 	if (rp->prev.n_valid < rp->prev.threshold) {
 		struct vf_buf m = VF_BUF_INIT;
 
-		add_keyid_list(&m, rp->prev.missing, rp->prev.n_missing);
+		vf_cli_keyid_list(&m, rp->prev.missing, rp->prev.n_missing);
 		problem(rp, "trusted root '%s' (version %llu): role root threshold not met over this "
 			"file: %zu of %llu valid signature%s; needs %llu more of: %s",
 			rp->trusted_path, (unsigned long long)rp->trusted->version, rp->prev.n_valid,
-			(unsigned long long)rp->prev.threshold, plural(rp->prev.threshold),
+			(unsigned long long)rp->prev.threshold, vf_cli_plural(rp->prev.threshold),
 			(unsigned long long)(rp->prev.threshold - rp->prev.n_valid),
 			m.data ? (char *)m.data : "");
 		vf_buf_release(&m);
@@ -1411,17 +1188,17 @@ static void print_text(const struct report *rp)
 		const struct vf_tuf_role *ro = &md->roles[i];
 
 		printf("role %s: threshold %llu, %zu key%s%s\n", role_name(i),
-		       (unsigned long long)ro->threshold, ro->n_keyids, plural(ro->n_keyids),
+		       (unsigned long long)ro->threshold, ro->n_keyids, vf_cli_plural(ro->n_keyids),
 		       role_unfinished(ro) ? " (NOT ENOUGH KEYS)" : "");
 		for (size_t k = 0; k < ro->n_keyids; k++) {
 			if (i == VF_TUF_ROOT - 1)
 				printf("  %s %-7s %s\n", ro->keyids[k], keytype_of(md, ro->keyids[k]),
-				       key_sig_state(rp, ro->keyids[k]));
+				       vf_cli_sig_state(rp->md, &rp->self, ro->keyids[k]));
 			else
 				printf("  %s %s\n", ro->keyids[k], keytype_of(md, ro->keyids[k]));
 		}
 		if (i == VF_TUF_ROOT - 1) {
-			print_root_status(stdout, "  ", &rp->self);
+			vf_cli_print_threshold("  ", &rp->self);
 		}
 	}
 	for (size_t i = 0; i < md->n_sigs && i < rp->self.n_status; i++) {
@@ -1439,7 +1216,7 @@ static void print_text(const struct report *rp)
 	if (rp->trusted) {
 		printf("trusted root '%s' (version %llu): its role root over this file:\n",
 		       rp->trusted_path, (unsigned long long)rp->trusted->version);
-		print_root_status(stdout, "  ", &rp->prev);
+		vf_cli_print_threshold("  ", &rp->prev);
 		for (size_t i = 0; i < md->n_sigs && i < rp->prev.n_status; i++)
 			if (rp->prev.status[i] != VF_TUF_SIG_VALID)
 				printf("  not counted: %s %s\n", md->sigs[i].keyid,
@@ -1452,29 +1229,9 @@ static void print_text(const struct report *rp)
 		printf("ok\n");
 		return;
 	}
-	printf("FAILED: %zu problem%s\n", rp->n_problems, plural(rp->n_problems));
+	printf("FAILED: %zu problem%s\n", rp->n_problems, vf_cli_plural(rp->n_problems));
 	for (size_t i = 0; i < rp->n_problems; i++)
 		printf("  %s\n", rp->problems[i]);
-}
-
-static json_t *strv_json(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a && i < n; i++)
-		if (json_array_append_new(a, json_string(v[i]))) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_t *result_json(const struct vf_tuf_verify_result *res)
-{
-	return json_pack("{s:I, s:o, s:o, s:b}", "threshold", (json_int_t)res->threshold, "valid",
-			 strv_json(res->valid, res->n_valid), "missing",
-			 strv_json(res->missing, res->n_missing), "threshold_met",
-			 res->n_valid >= res->threshold);
 }
 
 static json_t *report_json(const struct report *rp)
@@ -1489,7 +1246,7 @@ static json_t *report_json(const struct report *rp)
 		      fmt_time(md->expires, t1), "now", fmt_time(rp->now, t2), "expired",
 		      vf_tuf_md_is_expired(md, rp->now), "roles", roles = json_object(),
 		      "signatures", sigs = json_array(), "problems",
-		      strv_json(rp->problems, rp->n_problems), "ok", rp->n_problems == 0);
+		      vf_cli_strv_json(rp->problems, rp->n_problems), "ok", rp->n_problems == 0);
 	if (!o || json_object_set_new(o, "signed_sha256",
 				      rp->digest[0] ? json_string(rp->digest) : json_null()))
 		goto fail;
@@ -1497,7 +1254,7 @@ static json_t *report_json(const struct report *rp)
 		const struct vf_tuf_role *ro = &md->roles[i];
 		json_t *keys = json_array(), *r;
 
-		r = i == VF_TUF_ROOT - 1 ? result_json(&rp->self) : json_object();
+		r = i == VF_TUF_ROOT - 1 ? vf_cli_result_json(&rp->self) : json_object();
 		if (!keys || !r || json_object_set_new(roles, role_name(i), r) ||
 		    json_object_set_new(r, "keys", keys) ||
 		    json_object_set_new(r, "threshold", json_integer((json_int_t)ro->threshold)) ||
@@ -1512,7 +1269,7 @@ static json_t *report_json(const struct report *rp)
 				goto fail;
 			if (i == VF_TUF_ROOT - 1 &&
 			    json_object_set_new(v, "signature",
-						json_string(key_sig_state(rp, ro->keyids[k]))))
+						json_string(vf_cli_sig_state(rp->md, &rp->self, ro->keyids[k]))))
 				goto fail;
 		}
 	}
@@ -1527,7 +1284,7 @@ static json_t *report_json(const struct report *rp)
 			goto fail;
 	}
 	if (rp->trusted) {
-		if (!(v = result_json(&rp->prev)) || json_object_set_new(o, "trusted", v) ||
+		if (!(v = vf_cli_result_json(&rp->prev)) || json_object_set_new(o, "trusted", v) ||
 		    json_object_set_new(v, "file", json_string(rp->trusted_path)) ||
 		    json_object_set_new(v, "version", json_integer((json_int_t)rp->trusted->version)) ||
 		    json_object_set_new(v, "version_follows",
@@ -1554,7 +1311,7 @@ static int root_verify(const struct vf_cli_cmd *self, const struct args *a)
 		goto fail;
 	rp.md = md;
 	rp.trusted = prev;
-	signed_digest(md, rp.digest);
+	vf_cli_signed_digest(md, rp.digest);
 	r = vf_tuf_verify(md, "root", md, &rp.self, &err);
 	if (r && r != -VF_EVERIFY) {
 		vf_err_prefix(&err, "'%s'", rp.path);
@@ -1617,8 +1374,8 @@ static const struct sub subs[] = {
 	{ "set-threshold", 0, 3, "<root.json> <role> <n>", root_set_threshold },
 	{ "expire", A_NOW, 2, "<root.json> <when>", root_expire },
 	{ "bump-version", 0, 1, "<root.json>", root_bump_version },
-	{ "sign", A_KEY, 1, "<root.json>", root_sign },
-	{ "merge", A_OUTPUT, 2, "<a.json> <b.json>", root_merge },
+	{ "sign", A_KEY | A_PREVIOUS, 1, "<root.json>", root_sign },
+	{ "merge", A_OUTPUT | A_PREVIOUS, 2, "<a.json> <b.json>", root_merge },
 	{ "verify", A_NOW | A_TRUSTED | A_JSON, 1, "<root.json>", root_verify },
 };
 

@@ -72,6 +72,17 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_inspect,
 	},
 	{
+		"metadata", "sign any role's metadata offline, merge signatures, show who still must sign",
+		"vforge metadata sign <file> --key REF [--key REF...] [--root <root.json> | --delegator <file>]\n"
+		"                      [--role NAME] [--now EPOCH]\n"
+		"vforge metadata merge <a.json> <b.json> [<c.json>...] -o <out.json>\n"
+		"                      [--root <root.json> | --delegator <file>] [--role NAME]\n"
+		"vforge metadata status <file> (--root <root.json> | --delegator <file>) [--role NAME]\n"
+		"                      [--now EPOCH] [--json]",
+		VF_CLI_METADATA_HELP,
+		cmd_metadata,
+	},
+	{
 		"pack", "write a deterministic package archive (tar.zst) from a directory",
 		"vforge pack <dir> -o <pkg.tar.zst> [--owner UID:GID] [--mtime EPOCH] [--level N]",
 		"Entries are sorted, owners numeric (no user or group names), times clamped,\n"
@@ -108,8 +119,8 @@ static const struct vf_cli_cmd commands[] = {
 		"vforge root set-threshold <root.json> <role> <n>\n"
 		"vforge root expire <root.json> <when> [--now EPOCH]\n"
 		"vforge root bump-version <root.json>\n"
-		"vforge root sign <root.json> --key REF [--key REF...]\n"
-		"vforge root merge <a.json> <b.json> -o <out.json>\n"
+		"vforge root sign <root.json> --key REF [--key REF...] [--previous <previous-root.json>]\n"
+		"vforge root merge <a.json> <b.json> -o <out.json> [--previous <previous-root.json>]\n"
 		"vforge root verify <root.json> [--trusted <previous-root.json>] [--now EPOCH] [--json]",
 		VF_CLI_ROOT_HELP,
 		cmd_root,
