@@ -240,3 +240,10 @@ int vf_fs_mkdtemp(const char *dir, const char *prefix, char **ret, struct vf_err
 	*ret = path;
 	return 0;
 }
+
+int vf_fs_start_writeback(int fd, uint64_t off, uint64_t len)
+{
+	if (sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0)
+		return -errno;
+	return 0;
+}

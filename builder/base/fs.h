@@ -79,4 +79,12 @@ int vf_fs_mkdtemp(const char *dir, const char *prefix, char **ret, struct vf_err
  */
 int vf_fs_size(int fd, uint64_t *ret_size);
 
+/**
+ * Start writeback of `len` bytes at `off` of `fd` without waiting for it
+ * (sync_file_range SYNC_FILE_RANGE_WRITE), so that a later fsync has less
+ * left to do. Advisory: durability still needs fsync. Returns 0 or a
+ * negative errno; writes no message.
+ */
+int vf_fs_start_writeback(int fd, uint64_t off, uint64_t len);
+
 #endif

@@ -45,6 +45,13 @@ struct vf_ext4_opts {
 	int64_t timestamp;        /**< SOURCE_DATE_EPOCH */
 	const char *label;        /**< volume label, at most 16 bytes; NULL for none */
 	uint32_t reserved_percent;/**< reserved blocks for root (default 0) */
+	bool in_place;            /**< write into the existing file `path` at byte `offset`
+	                               (e.g. a partition of a disk image, which must be zero
+	                               there and at least offset + size bytes long), not to
+	                               a new file: nothing is renamed, nothing removed on
+	                               failure */
+	uint64_t offset;          /**< with in_place: where the file system starts (a
+	                               multiple of block_size) */
 };
 
 /**
@@ -72,7 +79,10 @@ int vf_ext4_estimate(const struct vf_tree *t, const struct vf_ext4_opts *opts,
  * many the file system has. On failure `path` is removed.
  *
  * The image is written to a temporary file next to `path` and renamed over it
- * once complete. Errors are prefixed "ext4 image '<path>'"; one entry's
+ * once complete (with opts->in_place: into `path` itself at opts->offset,
+ * not fsynced, the caller makes `path` durable; `path` is left as it is on
+ * failure). Errors are prefixed "ext4 image '<path>'" (in place: "ext4 file
+ * system at offset N of '<path>'"); one entry's
  * failure names it ("'/usr/bin/su': ..."). Not fitting is -ENOSPC with
  * "tree does not fit: needs N blocks and M inodes; the file system has X
  * blocks and Y inodes (the smallest size that fits is S MiB)".

@@ -22,6 +22,7 @@
 #include "builder/ext4/internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static int log2_u32(uint32_t v)
@@ -157,6 +158,17 @@ int vf_ext4_mkfs(const char *name, io_manager io, const struct vf_ext4_params *p
 		fs = NULL;
 		return vf_ext4_errcode(err, e, "cannot lay out %llu blocks with %llu inodes",
 				       (unsigned long long)blocks, (unsigned long long)inodes);
+	}
+	if (prm->offset) {
+		/* before any block is written: every one goes to offset + its place */
+		char opt[64];
+
+		snprintf(opt, sizeof(opt), "offset=%llu", (unsigned long long)prm->offset);
+		if ((e = io_channel_set_options(fs->io, opt))) {
+			r = vf_ext4_errcode(err, e, "cannot set the offset %llu",
+					    (unsigned long long)prm->offset);
+			goto fail;
+		}
 	}
 	if ((r = set_now(fs, prm->timestamp, err)))
 		goto fail;

@@ -24,6 +24,7 @@
 #include "builder/ext4/internal.h"
 
 #include "builder/base/fs.h"
+#include "builder/tree/store.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -282,20 +283,27 @@ static void reset_extents(struct wctx *w)
 static int write_file(struct wctx *w, const struct vf_ext4_node *nd, struct vf_err *err)
 {
 	const struct vf_tree_entry *e = nd->e;
+	struct vf_tree_content c;
 	uint64_t off = 0;
 	blk64_t lblk = 0;
 	uint8_t extra;
 	int64_t got_extra;
 	errcode_t ec;
-	int fd, r = 0;
+	int r = 0;
 
 	if (!e->size) /* nothing to read: an empty extent tree */
 		return put_inode_with_extents(w, nd->ino, err);
-	if ((fd = vf_tree_open_content(w->p->t, e, err)) < 0)
-		return fd;
+	/* read in place (a packed content is not copied out of its pack first) */
+	if ((r = vf_tree_content_open(w->p->t, e, &c, err)))
+		return r;
+	if (c.size != e->size) {
+		r = vf_err_set(err, EIO, "the content is %llu bytes, not %llu",
+			       (unsigned long long)c.size, (unsigned long long)e->size);
+		goto out;
+	}
 	while (off < e->size) {
 		size_t want = e->size - off < CHUNK ? (size_t)(e->size - off) : CHUNK;
-		int64_t got = vf_fs_pread_full(fd, w->buf, want, off);
+		int64_t got = vf_fs_pread_full(c.fd, w->buf, want, c.offset + off);
 		uint64_t nb;
 
 		if (got < 0) {
@@ -315,7 +323,8 @@ static int write_file(struct wctx *w, const struct vf_ext4_node *nd, struct vf_e
 		lblk += nb;
 		off += want;
 	}
-	got_extra = vf_fs_pread_full(fd, &extra, 1, off);
+	/* a content file of its own ends here (in a pack, the next content follows) */
+	got_extra = c.owned ? vf_fs_pread_full(c.fd, &extra, 1, off) : 0;
 	if (got_extra < 0) {
 		r = vf_err_sys(err, (int)-got_extra, "cannot read the content");
 		goto out;
@@ -332,7 +341,7 @@ static int write_file(struct wctx *w, const struct vf_ext4_node *nd, struct vf_e
 	}
 	r = put_inode_with_extents(w, nd->ino, err);
 out:
-	close(fd);
+	vf_tree_content_close(&c);
 	return r;
 }
 

@@ -145,6 +145,10 @@ int vf_ext4_params_init(struct vf_ext4_params *p, const struct vf_ext4_opts *opt
 					  (unsigned long long)opts->size);
 	}
 	p->size = opts->size;
+	if (opts->in_place && opts->offset % p->block_size)
+		return vf_err_set(err, EINVAL, "offset %llu is not a multiple of the block size %u",
+				  (unsigned long long)opts->offset, p->block_size);
+	p->offset = opts->in_place ? opts->offset : 0;
 	p->inodes = opts->inodes;
 	p->journal = opts->journal;
 	memcpy(p->uuid, opts->uuid, 16);

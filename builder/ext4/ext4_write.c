@@ -6,13 +6,15 @@
  * The fit check first uses the cheap upper bound (every block of every file
  * counted); only when that does not fit is the content scanned for holes. The
  * image is written to a temporary file next to `path` and renamed over it at
- * the end (vf_fs_atomic_*), so a failure leaves no partial image.
+ * the end (vf_fs_atomic_*), so a failure leaves no partial image. In place
+ * (opts->in_place), it goes straight into a region of an existing file.
  */
 #include "builder/ext4/internal.h"
 
 #include "builder/base/fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,7 +85,7 @@ static int check_super(const char *path, int fd, const struct vf_ext4_params *pr
 		       struct vf_err *err)
 {
 	struct ext2_super_block sb;
-	int64_t got = vf_fs_pread_full(fd, &sb, sizeof(sb), SUPERBLOCK_OFFSET);
+	int64_t got = vf_fs_pread_full(fd, &sb, sizeof(sb), prm->offset + SUPERBLOCK_OFFSET);
 	int64_t wtime;
 
 	if (got != (int64_t)sizeof(sb))
@@ -109,7 +111,7 @@ int vf_ext4_write(const char *path, const struct vf_tree *t, const struct vf_ext
 	struct vf_fs_atomic a;
 	ext2_filsys fs = NULL;
 	bool too_small = false;
-	uint64_t inodes;
+	uint64_t inodes, have;
 	errcode_t e;
 	int r;
 
@@ -122,14 +124,34 @@ int vf_ext4_write(const char *path, const struct vf_tree *t, const struct vf_ext
 	inodes = prm.inodes ? prm.inodes :
 			      vf_ext4_default_inodes(&prm, need.inodes, prm.size / prm.block_size);
 
-	if ((r = vf_fs_atomic_open(&a, path, 0644, err)))
-		goto out;
-	if (ftruncate(a.fd, (off_t)prm.size) < 0) {
-		r = vf_err_sys(err, errno, "cannot size '%s' to %llu bytes", a.tmp,
-			       (unsigned long long)prm.size);
-		goto out;
+	if (opts->in_place) {
+		/* a.fd is the file itself; a.tmp stays NULL: nothing to rename or remove */
+		a.fd = open(path, O_RDWR | O_CLOEXEC);
+		if (a.fd < 0) {
+			r = vf_err_sys(err, errno, "cannot open '%s'", path);
+			goto out;
+		}
+		if ((r = vf_fs_size(a.fd, &have)) < 0) {
+			r = vf_err_sys(err, -r, "cannot get the size of '%s'", path);
+			goto out;
+		}
+		if (have < prm.offset || have - prm.offset < prm.size) {
+			r = vf_err_set(err, EINVAL, "'%s' is %llu bytes, too small for %llu bytes "
+				       "at offset %llu", path, (unsigned long long)have,
+				       (unsigned long long)prm.size, (unsigned long long)prm.offset);
+			goto out;
+		}
+	} else {
+		if ((r = vf_fs_atomic_open(&a, path, 0644, err)))
+			goto out;
+		if (ftruncate(a.fd, (off_t)prm.size) < 0) {
+			r = vf_err_sys(err, errno, "cannot size '%s' to %llu bytes", a.tmp,
+				       (unsigned long long)prm.size);
+			goto out;
+		}
 	}
-	r = vf_ext4_mkfs(a.tmp, unix_io_manager, &prm, inodes, &fs, &g, &too_small, err);
+	r = vf_ext4_mkfs(opts->in_place ? path : a.tmp, unix_io_manager, &prm, inodes, &fs, &g,
+			 &too_small, err);
 	if (r && too_small) {
 		r = does_not_fit(&plan, &prm, NULL, err);
 		goto out;
@@ -141,21 +163,40 @@ int vf_ext4_write(const char *path, const struct vf_tree *t, const struct vf_ext
 
 	if ((r = vf_ext4_populate(fs, &plan, &prm, err)))
 		goto out;
-	e = ext2fs_close_free(&fs);
+	if (opts->in_place) {
+		/*
+		 * No fsync here, the caller makes the file durable (later, once for
+		 * all of it): write out libext2fs's block cache now, errors included,
+		 * and close without its flush, which would fsync.
+		 */
+		if ((e = io_channel_set_options(fs->io, "cache=off"))) {
+			r = vf_ext4_errcode(err, e, "cannot write the file system");
+			goto out;
+		}
+		e = ext2fs_close2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		if (e)
+			ext2fs_free(fs);
+	} else {
+		e = ext2fs_close_free(&fs);
+	}
 	fs = NULL;
 	if (e) {
 		r = vf_ext4_errcode(err, e, "cannot write the file system metadata");
 		goto out;
 	}
-	if ((r = check_super(a.tmp, a.fd, &prm, err)))
+	if ((r = check_super(opts->in_place ? path : a.tmp, a.fd, &prm, err)))
 		goto out;
-	r = vf_fs_atomic_commit(&a, err);
+	if (!opts->in_place)
+		r = vf_fs_atomic_commit(&a, err);
 out:
 	if (fs)
 		ext2fs_free(fs);
 	vf_fs_atomic_release(&a);
 	vf_ext4_plan_release(&plan);
-	if (r) {
+	if (r && opts->in_place) {
+		vf_err_prefix(err, "ext4 file system at offset %llu of '%s'",
+			      (unsigned long long)opts->offset, path);
+	} else if (r) {
 		/* the contract: no image at `path` after a failure (the temporary is gone too) */
 		(void)unlink(path);
 		vf_err_prefix(err, "ext4 image '%s'", path);

@@ -63,6 +63,7 @@ struct vf_ext4_params {
 	int64_t timestamp;
 	char label[17];
 	uint32_t reserved_percent;
+	uint64_t offset;          /**< byte offset of the file system on its io channel */
 };
 
 /** Check `opts` (size only when `check_size`) and fill in defaults. */

@@ -13,12 +13,16 @@
 int vf_image_copy_sparse(const char *src, int dst_fd, uint64_t offset, struct vf_err *err);
 
 /**
- * Compress `src` into `dst` with zstd: a fixed level and zstd's
- * multi-threaded mode, whose output does not depend on `threads`.
+ * Compress `len` bytes of `src` from `offset` (len 0: all of it from there)
+ * into `dst` with zstd: a fixed level and zstd's
+ * multi-threaded mode, whose output does not depend on `threads`. The sha256
+ * and size of the compressed file are computed as it is written. Holes of
+ * `src` are not read.
  */
-int vf_image_zstd(const char *src, const char *dst, unsigned threads, struct vf_err *err);
+int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *dst,
+		  unsigned threads, uint8_t sha256[32], uint64_t *ret_size, struct vf_err *err);
 
-/** sha256 and size of a file. */
+/** sha256 and size of a file (its holes hashed as zeros without reading them). */
 int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 			 struct vf_err *err);
 

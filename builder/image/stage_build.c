@@ -8,12 +8,14 @@
 #include "builder/ext4/ext4.h"
 #include "builder/gpt/gpt.h"
 #include "builder/image/internal.h"
+#include "builder/tree/store.h"
 #include "builder/verity/verity.h"
 #include "keys/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,8 @@
 struct slot {
 	const struct vf_manifest_part *mp;
 	struct vf_gpt_part gp;
-	char *image;        /* content image in the work dir, or NULL (left empty) */
+	char *image;        /* content image in the work dir, or NULL (left empty, or
+	                       written in place: ROOT-A) */
 };
 
 struct build {
@@ -37,6 +40,7 @@ struct build {
 	uint8_t seed[VF_BUILD_SEED_MAX];
 	size_t seed_len;
 	char *work;         /* <outdir>/.vforge-build.XXXXXX */
+	char *disk;         /* <work>/disk.img: ROOT-A is written straight into it */
 	char *base;         /* "<name>-<arch>-<version>" */
 	struct vf_compose_result comp;
 	struct vf_tree *boot;
@@ -48,7 +52,62 @@ struct build {
 	struct vf_verity_result vr;
 	char *cmdline;
 	json_t *report;
+	struct bg_zstd *rootz; /* ROOT's update target, compressed in a thread */
 };
+
+/*
+ * An update target compressed in its own thread while the pipeline goes on
+ * (zstd's output does not depend on what else runs, so neither do the bytes).
+ */
+struct bg_zstd {
+	pthread_t tid;
+	char *src, *dst;
+	uint64_t offset, len;   /* the region of src */
+	unsigned threads;
+	uint8_t sha256[32];
+	uint64_t size;
+	struct vf_err err;
+	int r;
+};
+
+static void *bg_zstd_main(void *arg)
+{
+	struct bg_zstd *z = arg;
+	int fd;
+
+	/*
+	 * ROOT-A is not fsynced yet (stage 7 does it): let the disk start on it
+	 * now, from this thread, as starting the writeback may wait for the device
+	 */
+	if ((fd = open(z->src, O_RDONLY | O_CLOEXEC)) >= 0) {
+		(void)vf_fs_start_writeback(fd, z->offset, z->len);
+		close(fd);
+	}
+	z->r = vf_image_zstd(z->src, z->offset, z->len, z->dst, z->threads, z->sha256, &z->size,
+			     &z->err);
+	return NULL;
+}
+
+/* Wait for it and free it; its result goes to *ret (when given). */
+static int bg_zstd_join(struct bg_zstd *z, uint8_t sha256[32], uint64_t *size, struct vf_err *err)
+{
+	int r;
+
+	if (!z)
+		return 0;
+	pthread_join(z->tid, NULL);
+	r = z->r;
+	if (r && err)
+		*err = z->err;
+	if (!r && sha256) {
+		memcpy(sha256, z->sha256, 32);
+		*size = z->size;
+	}
+	free(z->src);
+	free(z->dst);
+	free(z);
+	return r;
+}
 
 static void progress(struct build *b, const char *stage, double done)
 {
@@ -208,6 +267,8 @@ static int split_boot(struct build *b, struct vf_err *err)
 	free(store);
 	if (!b->boot)
 		return vf_err_set(err, ENOMEM, "out of memory");
+	if ((r = vf_tree_set_store_pack(b->boot, err)))
+		return r;
 	for (size_t i = 0; i < vf_tree_count(t) && !r; i++) {
 		const struct vf_tree_entry *e = vf_tree_at(t, i);
 		struct vf_tree_entry c;
@@ -230,14 +291,16 @@ static int split_boot(struct build *b, struct vf_err *err)
 		if (c.type == VF_TREE_FILE) {
 			const struct vf_tree_entry *src = e->type == VF_TREE_HARDLINK ?
 							  vf_tree_get(t, e->link) : e;
-			int fd = src ? vf_tree_open_content(t, src, err) : -1;
+			struct vf_tree_content tc;
 			int64_t got;
 
-			if (fd < 0)
-				return fd < 0 && src ? fd : vf_err_set(err, ENOENT, "'%s': no content", e->path);
+			if (!src)
+				return vf_err_set(err, ENOENT, "'%s': no content", e->path);
+			if ((r = vf_tree_content_open(t, src, &tc, err)))
+				return r;
 			data = malloc(src->size ? src->size : 1);
-			got = data ? vf_fs_pread_full(fd, data, src->size, 0) : -ENOMEM;
-			close(fd);
+			got = data ? vf_fs_pread_full(tc.fd, data, src->size, tc.offset) : -ENOMEM;
+			vf_tree_content_close(&tc);
 			if (got < 0 || (uint64_t)got != src->size) {
 				free(data);
 				return vf_err_set(err, EIO, "cannot read the content of '/%s'", e->path);
@@ -304,6 +367,36 @@ static int write_fs(struct build *b, const char *part, const struct vf_tree *t, 
 	return 0;
 }
 
+/*
+ * ROOT-A goes straight into its partition of the (new, sparse) disk image:
+ * no separate image to write, fsync and copy. Verity and the update target
+ * read it from there.
+ */
+static int write_root(struct build *b, struct vf_err *err)
+{
+	struct slot *s = slot_named(b, "ROOT-A");
+	struct vf_ext4_opts o;
+	int fd, r;
+
+	if (!(b->disk = path_in(b->work, "disk.img")))
+		return vf_err_set(err, ENOMEM, "out of memory");
+	fd = open(b->disk, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)b->disk_size) < 0) {
+		r = vf_err_sys(err, errno, "cannot create '%s'", b->disk);
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	close(fd);
+	if ((r = ext4_opts(b, "ROOT-A", s->gp.size_lba * VF_GPT_SECTOR, false, &o, err)))
+		return r;
+	o.in_place = true;
+	o.offset = s->gp.first_lba * VF_GPT_SECTOR;
+	if ((r = vf_ext4_write(b->disk, b->comp.tree, &o, err)))
+		return vf_err_prefix(err, "ROOT-A");
+	return 0;
+}
+
 /* Stage 3: ROOT's file system, minimised if asked. */
 static int build_root(struct build *b, struct vf_err *err)
 {
@@ -323,14 +416,15 @@ static int build_root(struct build *b, struct vf_err *err)
 	}
 	if ((r = replan_starts(b, err)))
 		return r;
-	return write_fs(b, "ROOT-A", b->comp.tree, false, "root.ext4", err);
+	return write_root(b, err);
 }
 
 /* Stage 3b: the verity tree of ROOT-A into HASH-A; the root hash names both partitions. */
 static int build_verity(struct build *b, struct vf_err *err)
 {
 	struct slot *root = slot_named(b, "ROOT-A"), *hash = slot_named(b, "HASH-A");
-	struct vf_verity_opts vo = { .threads = b->o->threads };
+	struct vf_verity_opts vo = { .threads = b->o->threads,
+				     .data_offset = root->gp.first_lba * VF_GPT_SECTOR };
 	uint64_t hash_size = hash->gp.size_lba * VF_GPT_SECTOR;
 	struct vf_fs_atomic a;
 	uint8_t mac[32];
@@ -346,9 +440,9 @@ static int build_verity(struct build *b, struct vf_err *err)
 	b->vp.salt_size = 32;
 	if ((r = derive_uuid(b, "verity-uuid", "HASH-A", b->vp.uuid, err)))
 		return r;
-	fd = open(root->image, O_RDONLY | O_CLOEXEC);
+	fd = open(b->disk, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vf_err_sys(err, errno, "cannot open '%s'", root->image);
+		return vf_err_sys(err, errno, "cannot open '%s'", b->disk);
 	r = vf_verity_tree_build(fd, &b->vp, &vo, &tree, &b->vr, err);
 	close(fd);
 	if (r)
@@ -453,6 +547,36 @@ static char *output_name(const struct build *b, const char *suffix)
 	return p;
 }
 
+/* ROOT's update target: compressed in a thread from now on, while verity, BOOT and the disk go on. */
+static int start_root_target(struct build *b, struct vf_err *err)
+{
+	struct slot *root = slot_named(b, "ROOT-A");
+	struct bg_zstd *z = calloc(1, sizeof(*z));
+	char *name = output_name(b, "-root.ext4.zst");
+
+	if (!z || !name || !(z->src = strdup(b->disk)) || !(z->dst = path_in(b->work, name))) {
+		free(name);
+		if (z) {
+			free(z->src);
+			free(z);
+		}
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	free(name);
+	z->offset = root->gp.first_lba * VF_GPT_SECTOR;
+	z->len = root->gp.size_lba * VF_GPT_SECTOR;
+	z->threads = b->o->threads;
+	if (pthread_create(&z->tid, NULL, bg_zstd_main, z) != 0) {
+		/* no thread: compressed in stage 7 as the others are */
+		free(z->src);
+		free(z->dst);
+		free(z);
+		return 0;
+	}
+	b->rootz = z;
+	return 0;
+}
+
 /* Stage 6: the GPT and the disk image (sparse). */
 static int build_disk(struct build *b, const char *file, struct vf_err *err)
 {
@@ -473,11 +597,15 @@ static int build_disk(struct build *b, const char *file, struct vf_err *err)
 	t.n_parts = b->n_slots;
 	if ((r = vf_gpt_check(&t, err)))
 		goto out;
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, (off_t)b->disk_size) < 0) {
-		r = vf_err_sys(err, errno, "cannot create '%s'", path);
+	/* made by write_root, with ROOT-A in it */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		r = vf_err_sys(err, errno, "cannot open '%s'", path);
 		goto out;
 	}
+	/* the GPT first, on the empty disk (the partitions do not overlap its sectors) */
+	if ((r = vf_gpt_write(path, &t, err)))
+		goto out;
 	for (size_t i = 0; i < b->n_slots; i++) {
 		const struct slot *s = &b->slots[i];
 
@@ -485,13 +613,13 @@ static int build_disk(struct build *b, const char *file, struct vf_err *err)
 							  err)))
 			goto out;
 	}
-	if (fsync(fd) < 0) {
-		r = vf_err_sys(err, errno, "cannot fsync '%s'", path);
+	/* fsynced in stage 7, after it was hashed from the page cache */
+	if (close(fd) < 0) {
+		fd = -1;
+		r = vf_err_sys(err, errno, "cannot write '%s'", path);
 		goto out;
 	}
-	close(fd);
 	fd = -1;
-	r = vf_gpt_write(path, &t, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -624,56 +752,179 @@ static int build_report(struct build *b, struct vf_err *err)
 	return 0;
 }
 
-/* Stage 7: update targets, digests of every output, build.json; then publish. */
+/* One output of stage 7: where it comes from, and its size and digest once made. */
+struct out_job {
+	const char *suffix;
+	const char *src;
+	bool compress;
+	bool present;       /* src exists (NULL src: ROOT-A of disk.img) */
+	char *name;         /* file name in the work dir and outdir */
+	uint64_t size;
+	uint8_t sha256[32];
+	struct vf_err err;
+	int r;
+};
+
+/* Make a file of the work dir durable (before it is published by rename). */
+static int fsync_path(const char *path, struct vf_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return vf_err_sys(err, errno, "cannot open '%s'", path);
+	if (fsync(fd) < 0)
+		r = vf_err_sys(err, errno, "cannot fsync '%s'", path);
+	close(fd);
+	return r;
+}
+
+/* The digests of the outputs that are not compressed (the disk images), then their fsync. */
+struct digest_thread {
+	struct out_job *jobs;
+	size_t n;
+	const struct build *b;
+};
+
+static void *digest_main(void *arg)
+{
+	struct digest_thread *t = arg;
+
+	for (size_t i = 0; i < t->n; i++) {
+		struct out_job *j = &t->jobs[i];
+		char *dst;
+
+		if (!j->present || j->compress)
+			continue;
+		dst = path_in(t->b->work, j->src);
+		j->r = dst ? vf_image_file_digest(dst, j->sha256, &j->size, &j->err) :
+			     vf_err_set(&j->err, ENOMEM, "out of memory");
+		if (!j->r)
+			j->r = fsync_path(dst, &j->err);
+		free(dst);
+		if (j->r)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Stage 7: update targets, digests of every output, build.json; then publish.
+ * The disk images are hashed in a thread while the update targets are
+ * compressed (each hashed as it is written); the outputs keep their order.
+ */
 static int finish(struct build *b, const char *outdir, struct vf_build_result *res,
 		  struct vf_err *err)
 {
-	struct { const char *suffix; const char *src; bool compress; } outs[] = {
-		{ ".img", "disk.img", false },
-		{ "-boot.ext4.zst", "boot.ext4", true },
-		{ "-root.ext4.zst", "root.ext4", true },
-		{ "-root.verity.zst", "hash.img", true },
-		{ "-data.img", "datadisk.img", false },
+	/* in build.json's order; src is a file of the work dir */
+	struct out_job outs[] = {
+		{ .suffix = ".img", .src = "disk.img" },
+		{ .suffix = "-boot.ext4.zst", .src = "boot.ext4", .compress = true },
+		{ .suffix = "-root.ext4.zst", .src = NULL, .compress = true }, /* ROOT-A of disk.img */
+		{ .suffix = "-root.verity.zst", .src = "hash.img", .compress = true },
+		{ .suffix = "-data.img", .src = "datadisk.img" },
 	};
+	const size_t n_outs = sizeof(outs) / sizeof(outs[0]);
+	struct digest_thread dt = { .jobs = outs, .n = n_outs, .b = b };
+	pthread_t tid;
+	bool started = false;
 	json_t *list = json_array();
 	char *text = NULL;
 	int r = 0;
 
-	res->outputs = calloc(sizeof(outs) / sizeof(outs[0]) + 1, sizeof(*res->outputs));
+	res->outputs = calloc(n_outs + 1, sizeof(*res->outputs));
 	if (!list || !res->outputs) {
 		json_decref(list);
 		return vf_err_set(err, ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]) && !r; i++) {
-		char *src = path_in(b->work, outs[i].src), *name = output_name(b, outs[i].suffix);
-		char *dst = name ? path_in(b->work, name) : NULL;
-		struct vf_build_output *o = &res->outputs[res->n_outputs];
+	/* which outputs this layout has (ROOT-A's target always) */
+	for (size_t i = 0; i < n_outs && !r; i++) {
+		struct out_job *j = &outs[i];
+		char *src = j->src ? path_in(b->work, j->src) : NULL;
 		struct stat st;
 
-		if (!src || !name || !dst) {
+		j->name = output_name(b, j->suffix);
+		if (!j->name || (j->src && !src))
 			r = vf_err_set(err, ENOMEM, "out of memory");
-		} else if (stat(src, &st) == 0) {
-			progress(b, outs[i].compress ? "compressing update targets" : "hashing outputs",
-				 (double)i / 5.0);
-			if (outs[i].compress)
-				r = vf_image_zstd(src, dst, b->o->threads, err);
-			else if (rename(src, dst) < 0)
-				r = vf_err_sys(err, errno, "cannot rename '%s'", src);
-			if (!r)
-				r = vf_image_file_digest(dst, o->sha256, &o->size, err);
-			if (!r) {
-				o->name = name;
-				name = NULL;
-				res->n_outputs++;
-				json_array_append_new(list, json_pack("{s:s,s:I,s:o}", "name", o->name,
-								      "size", (json_int_t)o->size,
-								      "sha256", hex_json(o->sha256, 32)));
-			}
+		else
+			j->present = !j->src || stat(src, &st) == 0;
+		free(src);
+	}
+	if (!r) {
+		progress(b, "hashing outputs", 0);
+		if (pthread_create(&tid, NULL, digest_main, &dt) == 0)
+			started = true;
+		else
+			digest_main(&dt);
+	}
+	for (size_t i = 0; i < n_outs && !r; i++) {
+		struct out_job *j = &outs[i];
+		char *src, *dst;
+
+		if (!j->present || !j->compress)
+			continue;
+		progress(b, "compressing update targets", (double)i / (double)n_outs);
+		if (!j->src && b->rootz) {
+			r = bg_zstd_join(b->rootz, j->sha256, &j->size, err);
+			b->rootz = NULL;
+			continue;
+		}
+		src = j->src ? path_in(b->work, j->src) : NULL;
+		dst = path_in(b->work, j->name);
+		if (!dst || (j->src && !src)) {
+			r = vf_err_set(err, ENOMEM, "out of memory");
+		} else if (j->src) {
+			r = vf_image_zstd(src, 0, 0, dst, b->o->threads, j->sha256, &j->size, err);
+		} else {
+			/* ROOT-A, when it could not be compressed in a thread */
+			const struct slot *root = slot_named(b, "ROOT-A");
+
+			r = vf_image_zstd(b->disk, root->gp.first_lba * VF_GPT_SECTOR,
+					  root->gp.size_lba * VF_GPT_SECTOR, dst, b->o->threads,
+					  j->sha256, &j->size, err);
 		}
 		free(src);
-		free(name);
 		free(dst);
 	}
+	if (started)
+		pthread_join(tid, NULL);
+	/* the disk images get their names once nothing reads them by path */
+	for (size_t i = 0; i < n_outs && !r; i++) {
+		struct out_job *j = &outs[i];
+		char *src, *dst;
+
+		if (!j->present || j->compress)
+			continue;
+		if (j->r) {
+			*err = j->err;
+			r = j->r;
+			break;
+		}
+		src = path_in(b->work, j->src);
+		dst = path_in(b->work, j->name);
+		if (!src || !dst)
+			r = vf_err_set(err, ENOMEM, "out of memory");
+		else if (rename(src, dst) < 0)
+			r = vf_err_sys(err, errno, "cannot rename '%s'", src);
+		free(src);
+		free(dst);
+	}
+	for (size_t i = 0; i < n_outs && !r; i++) {
+		struct out_job *j = &outs[i];
+		struct vf_build_output *o = &res->outputs[res->n_outputs];
+
+		if (!j->present)
+			continue;
+		o->name = j->name;
+		j->name = NULL;
+		o->size = j->size;
+		memcpy(o->sha256, j->sha256, 32);
+		res->n_outputs++;
+		json_array_append_new(list, json_pack("{s:s,s:I,s:o}", "name", o->name,
+						      "size", (json_int_t)o->size,
+						      "sha256", hex_json(o->sha256, 32)));
+	}
+	for (size_t i = 0; i < n_outs; i++)
+		free(outs[i].name);
 	if (r) {
 		json_decref(list);
 		return r;
@@ -724,6 +975,9 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 
 static void release(struct build *b)
 {
+	/* before the work dir goes: the thread may still be writing into it */
+	(void)bg_zstd_join(b->rootz, NULL, NULL, NULL);
+	b->rootz = NULL;
 	vf_compose_result_release(&b->comp);
 	vf_tree_free(b->boot);
 	for (size_t i = 0; i < b->n_slots; i++)
@@ -731,6 +985,7 @@ static void release(struct build *b)
 	free(b->slots);
 	free(b->cmdline);
 	free(b->base);
+	free(b->disk);
 	json_decref(b->report);
 	if (b->work) {
 		vf_fs_remove_tree(b->work, NULL);
@@ -788,7 +1043,7 @@ int vf_build(const struct vf_manifest *m, const char *outdir, const struct vf_bu
 	if ((r = split_boot(&b, err)))
 		goto out;
 	progress(&b, "writing ROOT", 0);
-	if ((r = build_root(&b, err)))
+	if ((r = build_root(&b, err)) || (r = start_root_target(&b, err)))
 		goto out;
 	progress(&b, "hashing ROOT (dm-verity)", 0);
 	if ((r = build_verity(&b, err)) || (r = build_cmdline(&b, err)))

@@ -3,6 +3,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/base/hex.h"
+#include "builder/tree/store.h"
 #include "keys/digest.h"
 
 #include <errno.h>
@@ -302,6 +303,9 @@ int vf_compose(const struct vf_manifest *m, const char *workdir,
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
+	/* tens of thousands of small files: one pack file, not one file each */
+	if ((r = vf_tree_set_store_pack(res.tree, err)))
+		goto out;
 	if ((r = import_packages(m, &res, err)))
 		goto out;
 

@@ -15,16 +15,95 @@
 
 #define CHUNK (1u << 20)
 #define ZSTD_LEVEL 3
+/* start writeback of what was written every this many bytes (fsync has less left) */
+#define FLUSH_EVERY (32u << 20)
 
 static bool is_zero(const uint8_t *p, size_t n)
 {
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
+/*
+ * A sequential reader of a sparse file: data ranges are read, holes are
+ * served from `zeros` without a syscall (reading a hole would make the kernel
+ * zero page-cache pages for it).
+ */
+struct sparse_in {
+	int fd;
+	uint64_t size;
+	uint64_t data, hole;   /* the current data range [data, hole); data == size: none left */
+	uint8_t *zeros;        /* CHUNK bytes, never written (so never resident either) */
+};
+
+static int sparse_in_init(struct sparse_in *s, int fd, uint64_t size)
+{
+	s->fd = fd;
+	s->size = size;
+	s->data = s->hole = 0;
+	s->zeros = calloc(1, CHUNK);
+	return s->zeros ? 0 : -ENOMEM;
+}
+
+static void sparse_in_release(struct sparse_in *s)
+{
+	free(s->zeros);
+	s->zeros = NULL;
+}
+
+/* Find the data range at or after `pos` (once pos has passed the current one). */
+static int sparse_in_seek(struct sparse_in *s, uint64_t pos)
+{
+	off_t d, h;
+
+	if (pos < s->hole)
+		return 0;
+	d = lseek(s->fd, (off_t)pos, SEEK_DATA);
+	if (d < 0) {
+		if (errno != ENXIO)
+			return -errno;
+		s->data = s->hole = s->size; /* only a hole remains */
+		return 0;
+	}
+	h = lseek(s->fd, d, SEEK_HOLE);
+	if (h < 0)
+		return -errno;
+	s->data = (uint64_t)d;
+	s->hole = (uint64_t)h > s->size ? s->size : (uint64_t)h;
+	return 0;
+}
+
+/*
+ * The next at most `max` bytes at `pos` (< size): *ret points into `buf`
+ * (data, read) or into `zeros` (a hole). Returns the count or a negative errno.
+ */
+static int64_t sparse_in_next(struct sparse_in *s, uint64_t pos, uint8_t *buf, size_t max,
+			      const uint8_t **ret)
+{
+	uint64_t end;
+	int64_t got;
+	int r;
+
+	if (max > CHUNK)
+		max = CHUNK;
+	if ((r = sparse_in_seek(s, pos)))
+		return r;
+	if (pos < s->data) { /* in a hole */
+		end = s->data - pos < max ? s->data : pos + max;
+		*ret = s->zeros;
+		return (int64_t)(end - pos);
+	}
+	end = s->hole - pos < max ? s->hole : pos + max;
+	got = vf_fs_pread_full(s->fd, buf, (size_t)(end - pos), pos);
+	if (got >= 0 && (uint64_t)got != end - pos)
+		return -EIO; /* the file shrank */
+	*ret = buf;
+	return got;
+}
+
 int vf_image_copy_sparse(const char *src, int dst_fd, uint64_t offset, struct vf_err *err)
 {
 	uint8_t *buf = malloc(CHUNK);
-	uint64_t size, pos = 0;
+	uint64_t size, pos = 0, unflushed = 0;
 	int fd = -1, r = 0;
 
 	if (!buf)
@@ -61,6 +140,11 @@ int vf_image_copy_sparse(const char *src, int dst_fd, uint64_t offset, struct vf
 				r = vf_err_sys(err, -r, "cannot write the disk image");
 				goto out;
 			}
+			/* let the disk start on it: the final fsync then has less left */
+			if ((unflushed += (uint64_t)got) >= FLUSH_EVERY) {
+				(void)vf_fs_start_writeback(dst_fd, 0, 0);
+				unflushed = 0;
+			}
 			pos += (uint64_t)got;
 		}
 	}
@@ -71,17 +155,44 @@ out:
 	return r;
 }
 
-int vf_image_zstd(const char *src, const char *dst, unsigned threads, struct vf_err *err)
+/* Write, hash and count zstd's output; start its writeback now and then. */
+struct zout {
+	int fd;
+	const char *path;
+	struct vf_digest *d;
+	uint64_t size, flushed;
+};
+
+static int zout_write(struct zout *o, const void *p, size_t n, struct vf_err *err)
+{
+	int r;
+
+	if ((r = vf_fs_pwrite_full(o->fd, p, n, o->size)))
+		return vf_err_sys(err, -r, "cannot write '%s'", o->path);
+	if (vf_digest_update(o->d, p, n))
+		return vf_err_set(err, EIO, "digest computation failed");
+	o->size += n;
+	if (o->size - o->flushed >= FLUSH_EVERY) {
+		vf_fs_start_writeback(o->fd, o->flushed, o->size - o->flushed);
+		o->flushed = o->size;
+	}
+	return 0;
+}
+
+int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *dst,
+		  unsigned threads, uint8_t sha256[32], uint64_t *ret_size, struct vf_err *err)
 {
 	size_t in_cap = ZSTD_CStreamInSize(), out_cap = ZSTD_CStreamOutSize();
 	uint8_t *in = malloc(in_cap), *out = malloc(out_cap);
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	struct zout zo = { .path = dst, .d = vf_digest_new(vf_digest_alg_get("sha256")) };
 	struct vf_fs_atomic a;
-	uint64_t size, pos = 0;
+	struct sparse_in si = { .zeros = NULL };
+	uint64_t size, end, pos = offset;
 	int fd = -1, r = 0;
 
 	vf_fs_atomic_init(&a);
-	if (!in || !out || !cctx) {
+	if (!in || !out || !cctx || !zo.d) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -90,8 +201,20 @@ int vf_image_zstd(const char *src, const char *dst, unsigned threads, struct vf_
 		r = vf_err_sys(err, errno, "cannot open '%s'", src);
 		goto out;
 	}
+	end = len ? offset + len : size;
+	if (end < offset || end > size) {
+		r = vf_err_set(err, EINVAL, "'%s' is %llu bytes, has no %llu bytes at offset %llu",
+			       src, (unsigned long long)size, (unsigned long long)len,
+			       (unsigned long long)offset);
+		goto out;
+	}
+	if (sparse_in_init(&si, fd, end)) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((r = vf_fs_atomic_open(&a, dst, 0644, err)))
 		goto out;
+	zo.fd = a.fd;
 	/*
 	 * Always zstd's multi-threaded mode (at least one worker): its output
 	 * is the same for any number of workers, unlike single-threaded mode's.
@@ -100,24 +223,27 @@ int vf_image_zstd(const char *src, const char *dst, unsigned threads, struct vf_
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)) ||
 	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers,
 						(int)(threads ? (threads > 64 ? 64 : threads) : 1))) ||
-	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, size))) {
+	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, end - offset))) {
 		r = vf_err_set(err, EIO, "cannot configure zstd");
 		goto out;
 	}
 	/* all input with ZSTD_e_continue, then ZSTD_e_end with none: the first call
 	 * must not be ZSTD_e_end, or the job split would depend on the workers */
 	for (;;) {
-		size_t n = size - pos < in_cap ? (size_t)(size - pos) : in_cap;
-		int64_t got = n ? vf_fs_pread_full(fd, in, n, pos) : 0;
-		ZSTD_EndDirective mode = n ? ZSTD_e_continue : ZSTD_e_end;
-		ZSTD_inBuffer ib = { in, n, 0 };
+		const uint8_t *data = in;
+		int64_t got = pos < end ? sparse_in_next(&si, pos, in, in_cap, &data) : 0;
+		ZSTD_EndDirective mode = got ? ZSTD_e_continue : ZSTD_e_end;
+		ZSTD_inBuffer ib;
 		bool done = false;
 
-		if (got < 0 || (size_t)got != n) {
-			r = vf_err_sys(err, got < 0 ? (int)-got : EIO, "cannot read '%s'", src);
+		if (got < 0) {
+			r = vf_err_sys(err, (int)-got, "cannot read '%s'", src);
 			goto out;
 		}
-		pos += n;
+		ib.src = data;
+		ib.size = (size_t)got;
+		ib.pos = 0;
+		pos += (uint64_t)got;
 		do {
 			ZSTD_outBuffer ob = { out, out_cap, 0 };
 			size_t left = ZSTD_compressStream2(cctx, &ob, &ib, mode);
@@ -126,21 +252,26 @@ int vf_image_zstd(const char *src, const char *dst, unsigned threads, struct vf_
 				r = vf_err_set(err, EIO, "zstd: %s", ZSTD_getErrorName(left));
 				goto out;
 			}
-			if (ob.pos && write(a.fd, out, ob.pos) != (ssize_t)ob.pos) {
-				r = vf_err_sys(err, errno, "cannot write '%s'", dst);
+			if (ob.pos && (r = zout_write(&zo, out, ob.pos, err)))
 				goto out;
-			}
 			done = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
 		} while (!done);
 		if (mode == ZSTD_e_end)
 			break;
 	}
+	if (vf_digest_final(zo.d, sha256)) {
+		r = vf_err_set(err, EIO, "digest computation failed");
+		goto out;
+	}
+	*ret_size = zo.size;
 	r = vf_fs_atomic_commit(&a, err);
 out:
 	vf_fs_atomic_release(&a);
+	sparse_in_release(&si);
 	if (fd >= 0)
 		close(fd);
 	ZSTD_freeCCtx(cctx);
+	vf_digest_free(zo.d);
 	free(in);
 	free(out);
 	return r;
@@ -151,7 +282,8 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 {
 	struct vf_digest *d = vf_digest_new(vf_digest_alg_get("sha256"));
 	uint8_t *buf = malloc(CHUNK);
-	uint64_t pos = 0;
+	struct sparse_in si = { .zeros = NULL };
+	uint64_t pos = 0, total;
 	int fd = -1, r = 0;
 
 	if (!d || !buf) {
@@ -163,16 +295,23 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_sys(err, errno, "cannot open '%s'", path);
 		goto out;
 	}
-	for (;;) {
-		int64_t got = vf_fs_pread_full(fd, buf, CHUNK, pos);
+	if ((r = vf_fs_size(fd, &total))) {
+		r = vf_err_sys(err, -r, "cannot get the size of '%s'", path);
+		goto out;
+	}
+	if (sparse_in_init(&si, fd, total)) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	while (pos < total) {
+		const uint8_t *p;
+		int64_t got = sparse_in_next(&si, pos, buf, CHUNK, &p);
 
-		if (got < 0) {
-			r = vf_err_sys(err, (int)-got, "cannot read '%s'", path);
+		if (got <= 0) {
+			r = vf_err_sys(err, got < 0 ? (int)-got : EIO, "cannot read '%s'", path);
 			goto out;
 		}
-		if (got == 0)
-			break;
-		if (vf_digest_update(d, buf, (size_t)got)) {
+		if (vf_digest_update(d, p, (size_t)got)) {
 			r = vf_err_set(err, EIO, "digest computation failed");
 			goto out;
 		}
@@ -182,6 +321,7 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_set(err, EIO, "digest computation failed");
 	*size = pos;
 out:
+	sparse_in_release(&si);
 	if (fd >= 0)
 		close(fd);
 	free(buf);

@@ -7,7 +7,16 @@
  * (holes stay holes) that is renamed to its digest at the end, or removed
  * when the content is already stored. Nothing is fsynced: the store is build
  * scratch. Every distinct content is counted against the total limit once.
+ *
+ * Pack mode (store.h, for builds): contents up to PACK_MAX bytes are appended
+ * to one unlinked pack file instead, so that tens of thousands of small
+ * contents cost no file creations, renames and unlinks; opening one gives a
+ * memfd holding a copy of its bytes. Larger contents still get their own
+ * files. Appends are staged in memory and written by a thread of the store
+ * (in STAGE_MAX pieces), so that importing goes on meanwhile; anything that
+ * reads the pack first waits until all of it is written.
  */
+#include "builder/tree/store.h"
 #include "builder/tree/tree_internal.h"
 
 #include "builder/base/fs.h"
@@ -17,18 +26,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 /* Contents up to this size are buffered before a file is created. */
 #define SMALL_MAX (64 * 1024)
+/* In pack mode, contents up to this size are buffered and go to the pack file. */
+#define PACK_MAX (1024 * 1024)
+/* Pack appends are handed to the writer thread in pieces of this size. */
+#define STAGE_MAX (4 * 1024 * 1024)
 
 /* One known digest, in an open-addressing set. */
 struct known {
 	uint8_t sha256[32];
 	bool used;
+	bool packed;            /* in the pack file, at `off` */
+	uint64_t off, size;
 };
 
 struct vf_tree_store {
@@ -38,17 +56,172 @@ struct vf_tree_store {
 	struct known *set;      /* digests already stored */
 	size_t set_cap, set_used;
 
+	struct pack *pack;      /* pack mode, else NULL */
+
 	/* the content being written */
 	bool active;
 	struct vf_digest *d;
-	uint8_t *buf;           /* SMALL_MAX bytes */
-	size_t buf_len;
+	uint8_t *buf;           /* buf_max bytes */
+	size_t buf_len, buf_max;
 	int fd;                 /* temporary file, -1 while buffered */
 	char *tmp;              /* its path */
 	uint64_t size;
 };
 
 static const uint8_t zeros[64 * 1024];
+
+/*
+ * The pack file and its writer: contents are appended to `stage`; a full
+ * stage is handed over (`flight`) to the writer thread, which writes it while
+ * the next one fills. Without a thread (it could not start) stages are
+ * written directly.
+ */
+struct pack {
+	int fd;
+	uint64_t end;            /* bytes appended so far */
+	uint8_t *stage;          /* STAGE_MAX bytes: appended, not handed over yet */
+	size_t stage_len;
+	uint64_t stage_off;      /* where stage[0] goes in the file */
+
+	pthread_mutex_t mu;      /* guards what follows */
+	pthread_cond_t cv;
+	bool thread, busy, quit;
+	pthread_t tid;
+	uint8_t *flight;         /* STAGE_MAX bytes, written by the thread while busy */
+	size_t flight_len;
+	uint64_t flight_off;
+	int werr;                /* the first write error (negative errno) */
+};
+
+static void *pack_writer(void *arg)
+{
+	struct pack *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->busy) {
+			int r;
+
+			pthread_mutex_unlock(&p->mu);
+			r = vf_fs_pwrite_full(p->fd, p->flight, p->flight_len, p->flight_off);
+			pthread_mutex_lock(&p->mu);
+			if (r < 0 && !p->werr)
+				p->werr = r;
+			p->busy = false;
+			pthread_cond_broadcast(&p->cv);
+		} else if (p->quit) {
+			break;
+		} else {
+			pthread_cond_wait(&p->cv, &p->mu);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Hand the stage to the writer (or write it). Returns 0 or the first write error. */
+static int pack_submit(struct pack *p)
+{
+	uint8_t *t;
+	int r;
+
+	if (!p->stage_len)
+		return 0;
+	if (!p->thread) {
+		if ((r = vf_fs_pwrite_full(p->fd, p->stage, p->stage_len, p->stage_off)) < 0)
+			return r;
+	} else {
+		pthread_mutex_lock(&p->mu);
+		while (p->busy)
+			pthread_cond_wait(&p->cv, &p->mu);
+		r = p->werr;
+		if (!r) {
+			t = p->flight;
+			p->flight = p->stage;
+			p->stage = t;
+			p->flight_len = p->stage_len;
+			p->flight_off = p->stage_off;
+			p->busy = true;
+			pthread_cond_broadcast(&p->cv);
+		}
+		pthread_mutex_unlock(&p->mu);
+		if (r)
+			return r;
+	}
+	p->stage_len = 0;
+	p->stage_off = p->end;
+	return 0;
+}
+
+/* Everything appended is in the file (before reading it). */
+static int pack_flush(struct pack *p)
+{
+	int r = pack_submit(p);
+
+	if (r || !p->thread)
+		return r;
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->cv, &p->mu);
+	r = p->werr;
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+/* Append `len` (at most STAGE_MAX) bytes; *ret_off is where they go. */
+static int pack_append(struct pack *p, const void *data, size_t len, uint64_t *ret_off)
+{
+	int r;
+
+	if (p->stage_len + len > STAGE_MAX && (r = pack_submit(p)) < 0)
+		return r;
+	memcpy(p->stage + p->stage_len, data, len);
+	p->stage_len += len;
+	*ret_off = p->end;
+	p->end += len;
+	return 0;
+}
+
+static void pack_free(struct pack *p)
+{
+	if (!p)
+		return;
+	if (p->thread) {
+		pthread_mutex_lock(&p->mu);
+		p->quit = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->tid, NULL);
+	}
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->stage);
+	free(p->flight);
+	free(p);
+}
+
+static struct pack *pack_new(int fd)
+{
+	struct pack *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->fd = fd;
+	p->stage = malloc(STAGE_MAX);
+	p->flight = malloc(STAGE_MAX);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if (!p->stage || !p->flight) {
+		p->fd = -1;
+		pack_free(p);
+		return NULL;
+	}
+	/* without the thread, appends are written directly: slower, same bytes */
+	p->thread = pthread_create(&p->tid, NULL, pack_writer, p) == 0;
+	return p;
+}
 
 struct vf_tree_store *vf_tree_store_new(const char *dir, uint64_t max_entry_size,
 					uint64_t max_total_size)
@@ -58,6 +231,7 @@ struct vf_tree_store *vf_tree_store_new(const char *dir, uint64_t max_entry_size
 	if (!s)
 		return NULL;
 	s->fd = -1;
+	s->buf_max = SMALL_MAX;
 	s->max_entry = max_entry_size;
 	s->max_total = max_total_size;
 	s->dir = strdup(dir);
@@ -77,6 +251,7 @@ void vf_tree_store_free(struct vf_tree_store *s)
 	if (!s)
 		return;
 	vf_tree_store_abort(s);
+	pack_free(s->pack);
 	vf_digest_free(s->d);
 	free(s->buf);
 	free(s->set);
@@ -92,21 +267,21 @@ static size_t slot_of(const uint8_t sha256[32], size_t cap)
 	return (size_t)h & (cap - 1);
 }
 
-static bool set_has(const struct vf_tree_store *s, const uint8_t sha256[32])
+static const struct known *set_find(const struct vf_tree_store *s, const uint8_t sha256[32])
 {
 	for (size_t i = slot_of(sha256, s->set_cap); s->set[i].used; i = (i + 1) & (s->set_cap - 1))
 		if (!memcmp(s->set[i].sha256, sha256, 32))
-			return true;
-	return false;
+			return &s->set[i];
+	return NULL;
 }
 
-static void set_put(struct known *set, size_t cap, const uint8_t sha256[32])
+static void set_put(struct known *set, size_t cap, const struct known *k)
 {
-	size_t i = slot_of(sha256, cap);
+	size_t i = slot_of(k->sha256, cap);
 
 	while (set[i].used)
 		i = (i + 1) & (cap - 1);
-	memcpy(set[i].sha256, sha256, 32);
+	set[i] = *k;
 	set[i].used = true;
 }
 
@@ -124,7 +299,7 @@ static int set_reserve(struct vf_tree_store *s)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->set_cap; i++)
 		if (s->set[i].used)
-			set_put(n, cap, s->set[i].sha256);
+			set_put(n, cap, &s->set[i]);
 	free(s->set);
 	s->set = n;
 	s->set_cap = cap;
@@ -189,7 +364,7 @@ int vf_tree_store_write(struct vf_tree_store *s, const void *data, size_t len,
 		return r;
 	if (vf_digest_update(s->d, data, len) < 0)
 		return vf_err_set(err, EIO, "sha256 digest failed");
-	if (s->fd < 0 && s->buf_len + len <= SMALL_MAX) {
+	if (s->fd < 0 && s->buf_len + len <= s->buf_max) {
 		memcpy(s->buf + s->buf_len, data, len);
 		s->buf_len += len;
 	} else {
@@ -216,7 +391,7 @@ int vf_tree_store_write_zeros(struct vf_tree_store *s, uint64_t n, struct vf_err
 			return vf_err_set(err, EIO, "sha256 digest failed");
 		left -= k;
 	}
-	if (s->fd < 0 && s->buf_len + n <= SMALL_MAX) {
+	if (s->fd < 0 && s->buf_len + n <= s->buf_max) {
 		memset(s->buf + s->buf_len, 0, (size_t)n);
 		s->buf_len += (size_t)n;
 	} else if (s->fd < 0 && (r = spill(s, err))) {
@@ -235,6 +410,7 @@ uint64_t vf_tree_store_size(const struct vf_tree_store *s)
 int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t *ret_size,
 		      struct vf_err *err)
 {
+	struct known k = { .size = s->size };
 	uint8_t sha[32];
 	char hex[65];
 	char *final = NULL;
@@ -244,7 +420,7 @@ int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t 
 		r = vf_err_set(err, EIO, "sha256 digest failed");
 		goto out;
 	}
-	if (set_has(s, sha))
+	if (set_find(s, sha))
 		goto done;
 	if (s->size > s->max_total - s->total) {
 		r = vf_err_set(err, EFBIG,
@@ -255,6 +431,17 @@ int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t 
 	if (set_reserve(s) < 0) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
+	}
+	memcpy(k.sha256, sha, 32);
+	if (s->pack && s->fd < 0) {
+		/* buffered whole (buf_len == size): append it to the pack */
+		if ((r = pack_append(s->pack, s->buf, s->buf_len, &k.off)) < 0) {
+			r = vf_err_sys(err, -r, "cannot write the pack file of the content store '%s'",
+				       s->dir);
+			goto out;
+		}
+		k.packed = true;
+		goto put;
 	}
 	vf_hex_format(sha, 32, hex);
 	final = path_in(s, hex);
@@ -281,7 +468,8 @@ int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t 
 	}
 	free(s->tmp);
 	s->tmp = NULL;
-	set_put(s->set, s->set_cap, sha);
+put:
+	set_put(s->set, s->set_cap, &k);
 	s->set_used++;
 	s->total += s->size;
 done:
@@ -319,13 +507,45 @@ int vf_tree_store_put(struct vf_tree_store *s, const void *data, size_t len,
 	return vf_tree_store_end(s, ret_sha256, ret_size, err);
 }
 
+/* A packed content: a memfd holding a copy of its bytes. */
+static int open_packed(const struct vf_tree_store *s, const struct known *k, struct vf_err *err)
+{
+	off_t off = (off_t)k->off;
+	uint64_t left = k->size;
+	int fd, r;
+
+	if ((r = pack_flush(s->pack)) < 0)
+		return vf_err_sys(err, -r, "cannot write the pack file of the content store '%s'",
+				  s->dir);
+	fd = memfd_create("vforge-content", MFD_CLOEXEC);
+	if (fd < 0)
+		return vf_err_sys(err, errno, "cannot create a memfd for a stored content");
+	while (left) {
+		ssize_t n = sendfile(fd, s->pack->fd, &off, (size_t)left);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = vf_err_sys(err, n < 0 ? errno : EIO,
+				       "cannot read the pack file of the content store '%s'", s->dir);
+			close(fd);
+			return r;
+		}
+		left -= (uint64_t)n;
+	}
+	return fd;
+}
+
 int vf_tree_store_open(const struct vf_tree_store *s, const uint8_t sha256[32],
 		       struct vf_err *err)
 {
+	const struct known *k = set_find(s, sha256);
 	char hex[65];
 	char *path;
 	int fd, r;
 
+	if (k && k->packed)
+		return open_packed(s, k, err);
 	vf_hex_format(sha256, 32, hex);
 	path = path_in(s, hex);
 	if (!path)
@@ -338,4 +558,82 @@ int vf_tree_store_open(const struct vf_tree_store *s, const uint8_t sha256[32],
 	}
 	free(path);
 	return fd;
+}
+
+static int set_pack(struct vf_tree_store *s, struct vf_err *err)
+{
+	char *path;
+	uint8_t *buf;
+	int fd;
+
+	if (s->pack)
+		return 0;
+	if (s->active)
+		return vf_err_set(err, EBUSY, "a content is being written");
+	if (!(buf = realloc(s->buf, PACK_MAX)))
+		return vf_err_set(err, ENOMEM, "out of memory");
+	s->buf = buf;
+	if (!(path = path_in(s, ".pack-XXXXXX")))
+		return vf_err_set(err, ENOMEM, "out of memory");
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		int r = vf_err_sys(err, errno, "cannot create a file in the content store '%s'", s->dir);
+
+		free(path);
+		return r;
+	}
+	/* nothing to clean up later: the file lives as long as the fd */
+	(void)unlink(path);
+	free(path);
+	if (!(s->pack = pack_new(fd))) {
+		close(fd);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	s->buf_max = PACK_MAX;
+	return 0;
+}
+
+int vf_tree_set_store_pack(struct vf_tree *t, struct vf_err *err)
+{
+	return set_pack(vf_tree_store_of(t), err);
+}
+
+int vf_tree_content_open(const struct vf_tree *t, const struct vf_tree_entry *e,
+			 struct vf_tree_content *ret, struct vf_err *err)
+{
+	const struct vf_tree_entry *f = e;
+	/* only looked up: the tree's store is not changed through this pointer */
+	const struct vf_tree_store *s = vf_tree_store_of((struct vf_tree *)t);
+	const struct known *k;
+	int fd, r;
+
+	if (e->type == VF_TREE_HARDLINK)
+		f = vf_tree_get(t, e->link);
+	if (f && f->type == VF_TREE_FILE && s->pack &&
+	    (k = set_find(s, f->sha256)) && k->packed) {
+		if ((r = pack_flush(s->pack)) < 0)
+			return vf_err_sys(err, -r, "cannot write the pack file of the content store '%s'",
+					  s->dir);
+		ret->fd = s->pack->fd;
+		ret->offset = k->off;
+		ret->size = k->size;
+		ret->owned = false;
+		return 0;
+	}
+	/* a content with its own file, or an error naming what is wrong */
+	if ((fd = vf_tree_open_content(t, e, err)) < 0)
+		return fd;
+	ret->fd = fd;
+	ret->offset = 0;
+	ret->size = f ? f->size : 0;
+	ret->owned = true;
+	return 0;
+}
+
+void vf_tree_content_close(struct vf_tree_content *c)
+{
+	if (c->owned && c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->owned = false;
 }

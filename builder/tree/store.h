@@ -1,0 +1,51 @@
+/**
+ * @file store.h
+ * @brief How a tree keeps its contents (tree.h): the pack mode for builds.
+ *
+ * By default every distinct content is a file `<store_dir>/<sha256-hex>`.
+ * vf_tree_set_store_pack() switches a tree's store to pack mode: from then on
+ * contents up to 1 MiB are appended to one unlinked pack file in the store
+ * directory (nothing named is left behind), and larger ones still get their
+ * own files. A tree of tens of thousands of small files then costs no file
+ * creations, renames and unlinks. vf_tree_open_content() of a packed content
+ * returns a memfd holding a copy of its bytes (at offset 0, like a file); the
+ * caller closes it as usual. Contents are the same bytes either way.
+ */
+#ifndef VF_TREE_STORE_H
+#define VF_TREE_STORE_H
+
+#include "builder/base/err.h"
+#include "builder/tree/tree.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/**
+ * Switch the store of `t` to pack mode (idempotent). Call it between
+ * contents, typically right after vf_tree_new(). Errors: -ENOMEM, or the
+ * errno of creating the pack file (the message names the store directory).
+ */
+int vf_tree_set_store_pack(struct vf_tree *t, struct vf_err *err);
+
+/** Where the bytes of one stored content are: `size` bytes of `fd` from `offset`. */
+struct vf_tree_content {
+	int fd;           /**< read with pread; -1 when closed */
+	uint64_t offset;  /**< the content's first byte in fd */
+	uint64_t size;    /**< exactly the entry's size */
+	bool owned;       /**< fd is the content's own file (closed by vf_tree_content_close) */
+};
+
+/**
+ * Locate the content of a file entry (or a hardlink's target) for reading
+ * without copying it: a packed content is read from the pack file itself, any
+ * other one from its own file (as vf_tree_open_content() opens it). Do not
+ * read past `size`: in a pack, the next content follows. Errors as
+ * vf_tree_open_content(). The tree must outlive the returned handle.
+ */
+int vf_tree_content_open(const struct vf_tree *t, const struct vf_tree_entry *e,
+			 struct vf_tree_content *ret, struct vf_err *err);
+
+/** Release what vf_tree_content_open() opened. Accepts a closed handle. */
+void vf_tree_content_close(struct vf_tree_content *c);
+
+#endif
