@@ -33,7 +33,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: packages all deps install check check-nodeps check-asan check-fuzz fuzz-run unit integration demo \
-        bench bench-verity bench-build clean
+        bench bench-verity bench-build bench-repo clean
 
 all: $(BUILD)/vforge
 
@@ -123,13 +123,16 @@ packages: $(BUILD)/vforge
 demo: deps $(BUILD)/vforge $(TOOL_BINS)
 	@ci/demo $(BUILD)
 
-bench: bench-verity bench-build
+bench: bench-verity bench-build bench-repo
 
 bench-build: deps $(BUILD)/vforge
 	@tests/bench/build $(BUILD)
 
 bench-verity: deps $(BUILD)/vforge $(TOOL_BINS)
 	@tests/bench/verity $(BUILD)
+
+bench-repo: deps $(BUILD)/vforge $(TOOL_BINS)
+	@tests/bench/repo $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- UTF-8 ------------------------------------------------------------------ */
 
@@ -78,19 +79,180 @@ size_t vf_nfc_normalize(const uint32_t *in, size_t n, uint32_t *out);
 /** Canonical combining class of a code point. */
 uint8_t vf_nfc_ccc_of(uint32_t cp);
 
-/* ---- TUF metadata (metadata.c, tuf_json.c, tuf_sign.c, tuf_util.c) ------------------ */
+/* ---- canonical JSON internals (cjson.c), for the metadata reader and writer --------- */
 
+#include "builder/base/buf.h"
 #include "builder/base/err.h"
-#include "repo/metadata.h"
+#include "repo/cjson.h"
 
 #include <jansson.h>
+
+/**
+ * The strict parser's state (see vf_cjson_parse()). The metadata reader uses
+ * it to read one member of a document without building jansson values (a
+ * hook), with exactly the parser's rules and messages.
+ */
+struct vf_cjson_parser {
+	const uint8_t *s;
+	size_t len, pos;
+	unsigned max_depth;
+	struct vf_buf str;       /**< scratch: the last string read, NUL-terminated */
+	struct vf_err *err;
+	/**
+	 * Optional: when the member path hook_path[0..hook_n) (object keys from the
+	 * top-level object down) holds an object, hook() parses it instead of the
+	 * parser, with p->pos at its '{' and `depth` the object's own depth (the
+	 * depth limit already checked). It must leave p->pos after the '}' and set
+	 * *ret to the value to store (a new reference), or fail as the parser would.
+	 */
+	const char *const *hook_path;
+	size_t hook_n, hook_at;
+	int (*hook)(struct vf_cjson_parser *p, unsigned depth, void *ctx, json_t **ret);
+	void *hook_ctx;
+};
+
+/** vf_cjson_parse() with a hook (see struct vf_cjson_parser); *ret_json is the document. */
+int vf_cjson_parse_hooked(const void *text, size_t len, const struct vf_cjson_limits *lim,
+			  const char *const *hook_path, size_t hook_n,
+			  int (*hook)(struct vf_cjson_parser *p, unsigned depth, void *ctx,
+				      json_t **ret),
+			  void *hook_ctx, json_t **ret_json, struct vf_err *err);
+
+/** An error at byte offset `at`, as "line L, column C: reason"; returns -code. */
+int vf_cjson_p_fail(struct vf_cjson_parser *p, size_t at, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/** A printable description of the byte at `at` ("'x'", "byte 0x01", "end of input"). */
+const char *vf_cjson_p_show(const struct vf_cjson_parser *p, size_t at, char out[16]);
+
+/** Skip JSON white space. */
+void vf_cjson_p_skip_ws(struct vf_cjson_parser *p);
+
+/** Parse the string at p->pos (its opening quote) into p->str. */
+int vf_cjson_p_string(struct vf_cjson_parser *p);
+
+/** Parse any value at p->pos; `depth` is the depth of the container holding it. */
+int vf_cjson_p_value(struct vf_cjson_parser *p, unsigned depth, json_t **ret);
+
+/**
+ * One step of the JSON path from the value being written up to the top, for
+ * messages such as `targets["a b"].length: ...`. The top frame has up == NULL.
+ */
+struct vf_cjson_frame {
+	const struct vf_cjson_frame *up;
+	const char *key;         /**< object member name, or NULL for an array element */
+	size_t key_len;
+	size_t index;
+	unsigned depth;
+};
+
+/**
+ * The writer behind vf_cjson_encode() and the metadata writer.
+ *
+ * Canonical mode (pretty false) writes canonical JSON and refuses what
+ * vf_cjson_encode() refuses, with the same messages; with out == NULL it only
+ * checks. Pretty mode writes exactly what jansson's json_dumps() writes with
+ * JSON_INDENT(1) | JSON_SORT_KEYS (the form vforge publishes) and checks
+ * nothing; it returns -ENOTSUP, without a message, for what it cannot write
+ * as jansson would (floats, invalid UTF-8, nesting deeper than 512): the
+ * caller then uses jansson. The value `hook_value` (compared by address) is
+ * written by hook() instead.
+ */
+struct vf_cjson_writer {
+	struct vf_buf *out;
+	bool pretty;
+	unsigned indent;         /**< pretty: nesting of the container being written */
+	const json_t *hook_value;
+	int (*hook)(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx);
+	void *hook_ctx;
+	struct vf_err *err;
+};
+
+/** Write a jansson value; `f` names it in messages. */
+int vf_cjson_write(struct vf_cjson_writer *w, const json_t *v, const struct vf_cjson_frame *f);
+
+/** Pieces for writing an object or array by hand, as vf_cjson_write() would. */
+int vf_cjson_write_open(struct vf_cjson_writer *w, char c);
+int vf_cjson_write_close(struct vf_cjson_writer *w, char c, bool empty);
+/** The separator before a member (none when `first`), the key (checked) and the colon. */
+int vf_cjson_write_key(struct vf_cjson_writer *w, const char *key, size_t len, bool first,
+		       const struct vf_cjson_frame *f);
+/** The separator before an array element. */
+int vf_cjson_write_next(struct vf_cjson_writer *w, bool first);
+int vf_cjson_write_str(struct vf_cjson_writer *w, const char *s, size_t n,
+		       const struct vf_cjson_frame *f);
+int vf_cjson_write_uint(struct vf_cjson_writer *w, uint64_t v, const struct vf_cjson_frame *f);
+
+/** Room for `n` more bytes (nothing when only checking); 0 or the "out of memory" error. */
+int vf_cjson_write_reserve(struct vf_cjson_writer *w, size_t n);
+
+/**
+ * The canonical encoder's check of a string or an object key (`is_key`):
+ * valid UTF-8, NFC, and for keys nothing above U+FFFF. The message names `f`.
+ */
+int vf_cjson_check_text(const char *s, size_t n, bool is_key, const struct vf_cjson_frame *f,
+			struct vf_err *err);
+
+/**
+ * Whether `n` bytes need no escaping in either form and pass every check:
+ * printable ASCII (0x20..0x7e) other than '"' and '\\'. Eight bytes a step.
+ */
+static inline bool vf_cjson_is_plain(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, q, b;
+
+		memcpy(&x, s + i, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		/* a byte below 0x20, at or above 0x7f, equal to '"' or to '\\' */
+		if (((x - ones * 0x20) | (x + ones) | x | ((q - ones) & ~q) | ((b - ones) & ~b)) &
+		    highs)
+			break;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/* ---- TUF metadata (metadata.c, tuf_json.c, tuf_sign.c, tuf_util.c) ------------------ */
+
+#include "repo/metadata.h"
 
 /** Build the whole document {"signed": ..., "signatures": [...]} (new reference). */
 int vf_tuf_to_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *err);
 
+/**
+ * Append the canonical form of md's `signed` without validating the model
+ * (what vf_tuf_verify() checks signatures over). `out` is unchanged on failure.
+ */
+int vf_tuf_md_write_signed(const struct vf_tuf_md *md, struct vf_buf *out, struct vf_err *err);
+
+/**
+ * vf_tuf_verify() over `signed_bytes`, which the caller computed with
+ * vf_tuf_md_write_signed() or vf_tuf_md_format_signed() from `md` as it is
+ * (NULL: computed here).
+ */
+int vf_tuf_verify_signed(const struct vf_tuf_md *delegator, const char *role,
+			 const struct vf_tuf_md *md, const struct vf_buf *signed_bytes,
+			 struct vf_tuf_verify_result *res, struct vf_err *err);
+
 /** The typed model of a parsed document (see vf_tuf_md_parse() for the rules). */
 int vf_tuf_from_json(json_t *doc, enum vf_tuf_type expect, unsigned flags,
 		     struct vf_tuf_md **ret, struct vf_err *err);
+
+/**
+ * A zeroed target whose path (`len` bytes, NUL-terminated) is stored with it;
+ * vf_tuf_target_free() frees both. NULL on ENOMEM.
+ */
+struct vf_tuf_target *vf_tuf_target_new(const char *path, size_t len);
 
 /** Release helpers; each accepts zeroed or half-built entries. */
 void vf_tuf_key_release(struct vf_tuf_key *k);

@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #define PATH_MAX_LEN 320
+#define JSON_SAFE_MAX (((uint64_t)1 << 53) - 1)
+
+static json_t *hashes_json(const struct vf_tuf_hashes *h);
 
 /* ---- field paths for messages --------------------------------------------------- */
 
@@ -246,13 +249,20 @@ fail:
 	return r;
 }
 
+/* Hex digits in either case (a table: this runs for every hash of every target). */
 static bool is_hex(const char *s, size_t len)
 {
+	static const uint8_t hex[256] = {
+		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+		['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
+		['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+		['F'] = 1,
+	};
+	uint8_t all = 1;
+
 	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return true;
+		all &= hex[(uint8_t)s[i]];
+	return all;
 }
 
 static bool is_lower_hex(const char *s)
@@ -576,45 +586,645 @@ static int cmp_meta(const void *a, const void *b)
 		      (*(struct vf_tuf_meta *const *)b)->name);
 }
 
-static int parse_targets(json_t *s, struct vf_tuf_md *md, struct vf_err *err)
+/* Whether check_target_path() accepts `s` (without formatting any message). */
+static bool target_path_ok(const char *s)
+{
+	const char *seg = s;
+
+	for (const char *p = s;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		/* a segment [seg, p): not empty, "." or ".." (a leading "/" is an empty one) */
+		if (p == seg || (p - seg == 1 && seg[0] == '.') ||
+		    (p - seg == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (!*p)
+			return true;
+		seg = p + 1;
+	}
+}
+
+/* One entry of the targets map, parsed from its jansson value. */
+static int parse_target(const char *path, json_t *v, struct vf_tuf_target **ret,
+			struct vf_err *err)
 {
 	static const char *const known[] = { "length", "hashes", "custom", NULL };
+	char p[PATH_MAX_LEN], ph[PATH_MAX_LEN];
+	struct vf_tuf_target *t;
+	int r;
+
+	sub(p, "signed.targets", path);
+	if ((r = check_target_path(path, p, err)))
+		return r;
+	if (!(t = vf_tuf_target_new(path, strlen(path))))
+		return nomem(err);
+	if ((r = want_type(v, JSON_OBJECT, "an object", p, err)) ||
+	    (r = get_uint(v, "length", p, 0, &t->length, err)) ||
+	    (r = parse_hashes(json_object_get(v, "hashes"), sub(ph, p, "hashes"), &t->hashes,
+			      err)) ||
+	    (r = collect_extra(v, known, &t->extra, err))) {
+		vf_tuf_target_free(t);
+		return r;
+	}
+	if ((t->custom = json_object_get(v, "custom")))
+		json_incref(t->custom);
+	*ret = t;
+	return 0;
+}
+
+/*
+ * The targets map as the reader parsed it itself (targets_hook()), in document
+ * order: plain entries straight into the model, the others as jansson values
+ * for parse_target(). `signed.targets` holds `sentinel` in the document.
+ */
+struct pentry {
+	struct vf_tuf_target *t; /* holds the path; all of a plain entry, checked but for its path */
+	size_t len;              /* of the path */
+	json_t *slow;            /* the entry's value when it is not plain (t holds only the path) */
+	bool path_ok;            /* target_path_ok(), worked out while the key was at hand */
+	bool plain_path;         /* vf_cjson_is_plain() of the path */
+};
+
+struct ptargets {
+	json_t *sentinel;
+	bool plain;              /* after take_parsed_targets(): every entry plain (see struct tmap) */
+	struct pentry *v;
+	size_t n, cap;
+	bool unsorted;           /* keys were not strictly increasing: `set` finds duplicates */
+	uint32_t *set;           /* open addressing: index + 1 of entries, 0 when free */
+	size_t set_cap;
+};
+
+static void ptargets_release(struct ptargets *pt)
+{
+	for (size_t i = 0; i < pt->n; i++) {
+		vf_tuf_target_free(pt->v[i].t);
+		json_decref(pt->v[i].slow);
+	}
+	free(pt->v);
+	free(pt->set);
+	memset(pt, 0, sizeof(*pt));
+}
+
+/*
+ * A model's targets map as the writer and validation read it, and what one
+ * pass over it found (scan_targets()): every later pass is then either the
+ * writing itself or starts at the entry that fails.
+ */
+struct tmap {
+	const struct vf_tuf_md *md;
+	bool sorted;      /* strictly increasing paths (the writer's premise) */
+	bool plain;       /* every entry is one write_plain_target() writes (nothing to check) */
+	size_t json_bad;  /* the first entry check_targets_for_json() refuses, or n_targets */
+	size_t check_bad; /* the first entry check_model_targets() refuses, or n_targets */
+};
+
+/*
+ * Where from_json_src() finds the map that `sentinel` stands for in `signed`
+ * (targets, or snapshot/timestamp meta): a model being validated (its maps
+ * are checked as the jansson ones would be, nothing is built), or the
+ * targets the reader parsed itself.
+ */
+struct tsrc {
+	json_t *sentinel;
+	const struct vf_tuf_md *model; /* validate its targets or meta */
+	const struct tmap *map;        /* the model's targets, scanned */
+	struct ptargets *parsed;       /* or take these targets */
+};
+
+/* The checks parse_hashes() makes on the object a model's hashes are written as. */
+static int check_model_hashes(const struct vf_tuf_hashes *h, const char *path,
+			      struct vf_err *err)
+{
+	static const struct { const char *name; size_t want, off; } alg[] = {
+		{ "sha256", 64, offsetof(struct vf_tuf_hashes, sha256) },
+		{ "sha512", 128, offsetof(struct vf_tuf_hashes, sha512) },
+	};
+	bool any = false;
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *s = (const char *)h + alg[i].off;
+		size_t n = strnlen(s, alg[i].want + 1);
+		char p[PATH_MAX_LEN];
+
+		if (!n)
+			continue;
+		any = true;
+		if (n != alg[i].want || !is_hex(s, n))
+			return vf_err_set(err, EINVAL, "%s: expected %zu hex digits, got \"%.140s\"",
+					  sub(p, path, alg[i].name), alg[i].want, s);
+	}
+	return any ? 0 : vf_err_set(err, EINVAL, "%s: no hashes", path);
+}
+
+/* vf_tuf_md_validate() of a model's targets from `from` on: what parse_target() would say. */
+static int check_model_targets(const struct vf_tuf_md *src, size_t from, struct vf_err *err)
+{
+	for (size_t i = from; i < src->n_targets; i++) {
+		const struct vf_tuf_target *t = src->targets[i];
+		char p[PATH_MAX_LEN], ph[PATH_MAX_LEN];
+		const struct vf_tuf_hashes *h = &t->hashes;
+		bool ok;
+
+		ok = target_path_ok(t->path) && (h->sha256[0] || h->sha512[0]) &&
+		     (!h->sha256[0] || (strnlen(h->sha256, 65) == 64 && is_hex(h->sha256, 64))) &&
+		     (!h->sha512[0] || (strnlen(h->sha512, 129) == 128 && is_hex(h->sha512, 128)));
+		if (ok)
+			continue;
+		sub(p, "signed.targets", t->path);
+		if (!target_path_ok(t->path))
+			return check_target_path(t->path, p, err);
+		return check_model_hashes(h, sub(ph, p, "hashes"), err);
+	}
+	return 0;
+}
+
+/* Move the entries targets_hook() parsed into md, checking them as parse_target() would. */
+static int take_parsed_targets(struct ptargets *pt, struct vf_tuf_md *md, struct vf_err *err)
+{
+	int r;
+
+	if (pt->n && !(md->targets = calloc(pt->n, sizeof(*md->targets))))
+		return nomem(err);
+	pt->plain = true;
+	for (size_t i = 0; i < pt->n; i++) {
+		struct pentry *e = &pt->v[i];
+
+		if (e->slow) {
+			pt->plain = false;
+			if ((r = parse_target(e->t->path, e->slow, &md->targets[md->n_targets], err)))
+				return r;
+			md->n_targets++;
+			continue;
+		}
+		if (!e->path_ok) {
+			char p[PATH_MAX_LEN];
+
+			return check_target_path(e->t->path, sub(p, "signed.targets", e->t->path), err);
+		}
+		pt->plain = pt->plain && !e->t->custom && !e->t->extra && e->plain_path;
+		md->targets[md->n_targets++] = e->t;
+		e->t = NULL;
+	}
+	return 0;
+}
+
+static bool targets_sorted(struct vf_tuf_target *const *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i - 1]->path, v[i]->path) >= 0)
+			return false;
+	return true;
+}
+
+static int parse_targets(json_t *s, struct vf_tuf_md *md, struct tsrc *src, struct vf_err *err)
+{
 	json_t *targets, *v, *d;
 	const char *path;
 	int r;
 
 	if ((r = get_obj(s, "targets", "signed", &targets, err)))
 		return r;
-	if (json_object_size(targets) &&
-	    !(md->targets = calloc(json_object_size(targets), sizeof(*md->targets))))
-		return nomem(err);
-	json_object_foreach(targets, path, v) {
-		char p[PATH_MAX_LEN], ph[PATH_MAX_LEN];
-		struct vf_tuf_target *t;
-
-		sub(p, "signed.targets", path);
-		if ((r = check_target_path(path, p, err)))
+	if (src && src->sentinel && targets == src->sentinel) {
+		if ((r = src->model ? check_model_targets(src->model, src->map->check_bad, err)
+				    : take_parsed_targets(src->parsed, md, err)))
 			return r;
-		if (!(t = md->targets[md->n_targets++] = calloc(1, sizeof(*t))) ||
-		    !(t->path = strdup(path)))
+	} else {
+		if (json_object_size(targets) &&
+		    !(md->targets = calloc(json_object_size(targets), sizeof(*md->targets))))
 			return nomem(err);
-		if ((r = want_type(v, JSON_OBJECT, "an object", p, err)) ||
-		    (r = get_uint(v, "length", p, 0, &t->length, err)) ||
-		    (r = parse_hashes(json_object_get(v, "hashes"), sub(ph, p, "hashes"), &t->hashes,
-				      err)) ||
-		    (r = collect_extra(v, known, &t->extra, err)))
-			return r;
-		if ((t->custom = json_object_get(v, "custom")))
-			json_incref(t->custom);
+		json_object_foreach(targets, path, v) {
+			if ((r = parse_target(path, v, &md->targets[md->n_targets], err)))
+				return r;
+			md->n_targets++;
+		}
 	}
-	if (md->n_targets)
+	/* keys the reader saw in increasing order are sorted already */
+	if (md->n_targets > 1 && !(src && src->parsed && targets == src->sentinel &&
+				   !src->parsed->unsorted) &&
+	    !targets_sorted(md->targets, md->n_targets))
 		qsort(md->targets, md->n_targets, sizeof(*md->targets), cmp_target);
 	if ((d = json_object_get(s, "delegations")))
 		return parse_delegations(d, md, err);
 	return 0;
 }
 
-static int parse_meta(json_t *s, struct vf_tuf_md *md, struct vf_err *err)
+/* ---- the targets map, read without jansson ------------------------------------------- */
+
+/*
+ * A string of printable ASCII without escapes at p->pos (its opening quote):
+ * its bytes, p->pos moved past it. NULL (p->pos unchanged) for anything else.
+ */
+static const char *plain_string(struct vf_cjson_parser *p, size_t *ret_len)
+{
+	const char *s = (const char *)p->s + p->pos + 1;
+	const char *end = memchr(s, '"', p->len - p->pos - 1);
+
+	/* printable ASCII without '\\' (0x7f too is declined: the parser takes it) */
+	if (!end || !vf_cjson_is_plain(s, (size_t)(end - s)))
+		return NULL;
+	*ret_len = (size_t)(end - s);
+	p->pos += *ret_len + 2;
+	return s;
+}
+
+/* vf_cjson_p_skip_ws(), inlined: it runs a dozen times for every entry. */
+static inline void skip_ws(struct vf_cjson_parser *p)
+{
+	while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\n' ||
+				   p->s[p->pos] == '\t' || p->s[p->pos] == '\r'))
+		p->pos++;
+}
+
+/* A non-negative integer below 2^53 (what the parser would accept as a length). */
+static int plain_uint(struct vf_cjson_parser *p, uint64_t *ret)
+{
+	size_t i = p->pos;
+	uint64_t v = 0;
+
+	if (i >= p->len || p->s[i] < '0' || p->s[i] > '9')
+		return -1;
+	if (p->s[i] == '0' && i + 1 < p->len && p->s[i + 1] >= '0' && p->s[i + 1] <= '9')
+		return -1;
+	for (; i < p->len && p->s[i] >= '0' && p->s[i] <= '9'; i++)
+		if ((v = v * 10 + (uint64_t)(p->s[i] - '0')) > JSON_SAFE_MAX)
+			return -1;
+	if (i < p->len && (p->s[i] == '.' || p->s[i] == 'e' || p->s[i] == 'E'))
+		return -1;
+	p->pos = i;
+	*ret = v;
+	return 0;
+}
+
+/* {"sha256": hex, "sha512": hex}, non-empty, exactly as parse_hashes() accepts it. */
+static int plain_hashes(struct vf_cjson_parser *p, unsigned depth, struct vf_tuf_hashes *h)
+{
+	if (p->pos >= p->len || p->s[p->pos] != '{' || depth >= p->max_depth)
+		return -1;
+	p->pos++;
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == '}')
+		return -1;
+	for (;;) {
+		const char *key, *hex;
+		size_t n, want;
+		char *dst;
+
+		skip_ws(p);
+		if (p->pos >= p->len || p->s[p->pos] != '"' || !(key = plain_string(p, &n)) ||
+		    n != 6)
+			return -1;
+		if (memcmp(key, "sha256", 6) == 0)
+			dst = h->sha256, want = 64;
+		else if (memcmp(key, "sha512", 6) == 0)
+			dst = h->sha512, want = 128;
+		else
+			return -1;
+		if (dst[0])
+			return -1; /* a duplicate key */
+		skip_ws(p);
+		if (p->pos >= p->len || p->s[p->pos] != ':')
+			return -1;
+		p->pos++;
+		skip_ws(p);
+		if (p->pos >= p->len || p->s[p->pos] != '"' || !(hex = plain_string(p, &n)) ||
+		    n != want || !is_hex(hex, n))
+			return -1;
+		memcpy(dst, hex, n);
+		dst[n] = '\0';
+		skip_ws(p);
+		if (p->pos < p->len && p->s[p->pos] == ',') {
+			p->pos++;
+			continue;
+		}
+		if (p->pos < p->len && p->s[p->pos] == '}') {
+			p->pos++;
+			return 0;
+		}
+		return -1;
+	}
+}
+
+/*
+ * A targets entry that parse_target() would accept as it is (length, hashes,
+ * custom and other members with plain keys), read straight into `t` (which
+ * holds only its path); `depth` is the targets map's. Anything else, valid or
+ * not, is declined (-1, `t` as it was): the caller then parses the value as the
+ * parser does, so that every message stays the parser's or parse_target()'s.
+ */
+static int plain_target(struct vf_cjson_parser *p, unsigned depth, struct vf_tuf_target *t)
+{
+	struct vf_err *saved = p->err, scratch;
+	bool have_length = false, have_hashes = false;
+	int r = -1;
+
+	if (p->pos >= p->len || p->s[p->pos] != '{' || depth >= p->max_depth)
+		return -1;
+	p->err = &scratch;
+	p->pos++;
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == '}')
+		goto out;
+	for (;;) {
+		const char *key;
+		size_t n;
+
+		skip_ws(p);
+		if (p->pos >= p->len || p->s[p->pos] != '"' || !(key = plain_string(p, &n)))
+			goto out;
+		skip_ws(p);
+		if (p->pos >= p->len || p->s[p->pos] != ':')
+			goto out;
+		p->pos++;
+		skip_ws(p);
+		if (n == 6 && memcmp(key, "length", 6) == 0) {
+			if (have_length || plain_uint(p, &t->length))
+				goto out;
+			have_length = true;
+		} else if (n == 6 && memcmp(key, "hashes", 6) == 0) {
+			if (have_hashes || plain_hashes(p, depth + 1, &t->hashes))
+				goto out;
+			have_hashes = true;
+		} else if (n == 6 && memcmp(key, "custom", 6) == 0) {
+			if (t->custom || vf_cjson_p_value(p, depth + 1, (json_t **)&t->custom))
+				goto out;
+		} else {
+			json_t *v = NULL;
+
+			if ((!t->extra && !(t->extra = json_object())) ||
+			    json_object_getn(t->extra, key, n) || vf_cjson_p_value(p, depth + 1, &v) ||
+			    json_object_setn_new_nocheck(t->extra, key, n, v))
+				goto out;
+		}
+		skip_ws(p);
+		if (p->pos < p->len && p->s[p->pos] == ',') {
+			p->pos++;
+			continue;
+		}
+		if (p->pos < p->len && p->s[p->pos] == '}') {
+			p->pos++;
+			break;
+		}
+		goto out;
+	}
+	r = have_length && have_hashes ? 0 : -1;
+out:
+	p->err = saved;
+	if (r) {
+		/* declined: back to a target holding only its path */
+		json_decref(t->custom);
+		json_decref(t->extra);
+		t->custom = t->extra = NULL;
+		t->length = 0;
+		memset(&t->hashes, 0, sizeof(t->hashes));
+	}
+	return r;
+}
+
+static uint64_t hash_key(const char *s, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Insert entry i into the duplicate set (growing it); 0 or -ENOMEM. */
+static int set_insert(struct ptargets *pt, size_t i)
+{
+	size_t mask;
+
+	if (2 * (i + 1) >= pt->set_cap) {
+		size_t cap = pt->set_cap ? 2 * pt->set_cap : 1024;
+		uint32_t *set;
+
+		while (2 * (i + 1) >= cap)
+			cap *= 2;
+		if (i >= UINT32_MAX - 1 || !(set = calloc(cap, sizeof(*set))))
+			return -ENOMEM;
+		free(pt->set);
+		pt->set = set;
+		pt->set_cap = cap;
+		for (size_t k = 0; k < i; k++)
+			if (set_insert(pt, k))
+				return -ENOMEM;
+	}
+	mask = pt->set_cap - 1;
+	for (size_t h = hash_key(pt->v[i].t->path, pt->v[i].len) & mask;; h = (h + 1) & mask)
+		if (!pt->set[h]) {
+			pt->set[h] = (uint32_t)(i + 1);
+			return 0;
+		}
+}
+
+/* Whether `key` sorts after the last key (memcmp order, shorter first). */
+static bool after_last(const struct ptargets *pt, const char *key, size_t len)
+{
+	const struct pentry *last = &pt->v[pt->n - 1];
+	size_t n = len < last->len ? len : last->len;
+	int c = memcmp(last->t->path, key, n);
+
+	return c < 0 || (c == 0 && last->len < len);
+}
+
+/*
+ * Add a key of the map: 0, 1 when it is a duplicate (nothing added), or
+ * -ENOMEM. Keys in increasing order (as vforge writes them) cannot repeat an
+ * earlier one; from the first key out of order on, a hash set finds them.
+ */
+static int ptargets_add(struct ptargets *pt, const char *key, size_t len)
+{
+	struct pentry *e;
+
+	if (!pt->unsorted && pt->n && !after_last(pt, key, len)) {
+		pt->unsorted = true;
+		for (size_t i = 0; i < pt->n; i++)
+			if (set_insert(pt, i))
+				return -ENOMEM;
+	}
+	if (pt->unsorted) {
+		size_t mask = pt->set_cap - 1;
+
+		for (size_t h = hash_key(key, len) & mask; pt->set[h]; h = (h + 1) & mask) {
+			const struct pentry *o = &pt->v[pt->set[h] - 1];
+
+			if (o->len == len && memcmp(o->t->path, key, len) == 0)
+				return 1;
+		}
+	}
+	if (pt->n == pt->cap) {
+		size_t cap = pt->cap ? 2 * pt->cap : 1024;
+		struct pentry *v = realloc(pt->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		pt->v = v;
+		pt->cap = cap;
+	}
+	e = &pt->v[pt->n];
+	memset(e, 0, sizeof(*e));
+	if (!(e->t = vf_tuf_target_new(key, len)))
+		return -ENOMEM;
+	e->len = len;
+	e->path_ok = target_path_ok(e->t->path);
+	e->plain_path = vf_cjson_is_plain(key, len);
+	pt->n++;
+	return pt->unsorted ? set_insert(pt, pt->n - 1) : 0;
+}
+
+/*
+ * The parser's hook for `signed.targets` (an object at `depth`): the same
+ * syntax rules and messages as its object parser, but plain entries go
+ * straight into targets of the model, with no jansson values in between.
+ */
+static int targets_hook(struct vf_cjson_parser *p, unsigned depth, void *ctx, json_t **ret)
+{
+	struct ptargets *pt = ctx;
+	char show[16];
+	int r;
+
+	p->pos++; /* '{' */
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == '}') {
+		p->pos++;
+		goto done;
+	}
+	for (;;) {
+		struct pentry *e;
+		size_t key_at, key_len, value_at;
+		const char *key;
+
+		skip_ws(p);
+		key_at = p->pos;
+		if (p->pos >= p->len || p->s[p->pos] != '"')
+			return vf_cjson_p_fail(p, p->pos, EINVAL,
+					       "expected a string key in object, got %s",
+					       vf_cjson_p_show(p, p->pos, show));
+		if (!(key = plain_string(p, &key_len))) {
+			if ((r = vf_cjson_p_string(p)))
+				return r;
+			key = (const char *)p->str.data;
+			key_len = p->str.len;
+			if (memchr(key, 0, key_len))
+				return vf_cjson_p_fail(p, key_at, EINVAL, "object key contains \\u0000");
+		}
+		if ((r = ptargets_add(pt, key, key_len)) < 0)
+			return vf_err_set(p->err, ENOMEM, "out of memory");
+		if (r)
+			return vf_cjson_p_fail(p, key_at, EINVAL, "duplicate object key \"%.*s\"",
+					       key_len > 80 ? 80 : (int)key_len, key);
+		e = &pt->v[pt->n - 1];
+		skip_ws(p);
+		if (p->pos >= p->len || p->s[p->pos] != ':')
+			return vf_cjson_p_fail(p, p->pos, EINVAL, "expected ':' after object key, got %s",
+					       vf_cjson_p_show(p, p->pos, show));
+		p->pos++;
+		skip_ws(p);
+		value_at = p->pos;
+		if (plain_target(p, depth, e->t)) {
+			p->pos = value_at;
+			if ((r = vf_cjson_p_value(p, depth, &e->slow)))
+				return r;
+		}
+		skip_ws(p);
+		if (p->pos < p->len && p->s[p->pos] == ',') {
+			p->pos++;
+			continue;
+		}
+		if (p->pos < p->len && p->s[p->pos] == '}') {
+			p->pos++;
+			break;
+		}
+		return vf_cjson_p_fail(p, p->pos, EINVAL, "expected ',' or '}' in object, got %s",
+				       vf_cjson_p_show(p, p->pos, show));
+	}
+done:
+	if (!(pt->sentinel = json_object()))
+		return vf_err_set(p->err, ENOMEM, "out of memory");
+	*ret = pt->sentinel;
+	return 0;
+}
+
+/*
+ * A document whose `signed` is not targets metadata but holds a `targets`
+ * member: that member is an unknown one, kept as jansson. Build it as the
+ * parser would have.
+ */
+static int materialize_targets(json_t *s, struct ptargets *pt, struct vf_err *err)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return nomem(err);
+	for (size_t i = 0; i < pt->n; i++) {
+		struct pentry *e = &pt->v[i];
+		json_t *v = e->slow;
+
+		e->slow = NULL;
+		if (!v) {
+			const struct vf_tuf_target *t = e->t;
+
+			v = json_pack("{s:I}", "length", (json_int_t)t->length);
+			if (v && json_object_set_new(v, "hashes", hashes_json(&t->hashes)))
+				goto fail_v;
+			if (v && t->custom && json_object_set(v, "custom", t->custom))
+				goto fail_v;
+			if (v && t->extra && json_object_update(v, t->extra))
+				goto fail_v;
+		}
+		if (!v || json_object_setn_new_nocheck(o, e->t->path, e->len, v))
+			goto fail;
+		continue;
+fail_v:
+		json_decref(v);
+		goto fail;
+	}
+	pt->sentinel = NULL;
+	if (json_object_set_new(s, "targets", o))
+		return nomem(err);
+	return 0;
+fail:
+	json_decref(o);
+	return nomem(err);
+}
+
+static bool meta_sorted(struct vf_tuf_meta *const *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i - 1]->name, v[i]->name) >= 0)
+			return false;
+	return true;
+}
+
+/* vf_tuf_md_validate() of a model's meta: what parse_meta() would say of the jansson map. */
+static int check_model_meta(const struct vf_tuf_md *src, struct vf_err *err)
+{
+	if (src->type == VF_TUF_TIMESTAMP &&
+	    (src->n_meta != 1 || strcmp(src->meta[0]->name, "snapshot.json") != 0))
+		return vf_err_set(err, EINVAL, "signed.meta: a timestamp lists exactly "
+				  "\"snapshot.json\"");
+	for (size_t i = 0; i < src->n_meta; i++) {
+		const struct vf_tuf_meta *m = src->meta[i];
+		char p[PATH_MAX_LEN], pv[PATH_MAX_LEN];
+		const struct vf_tuf_hashes *h = &m->hashes;
+
+		if (m->name[0] && m->version >= 1 &&
+		    (!h->sha256[0] || (strnlen(h->sha256, 65) == 64 && is_hex(h->sha256, 64))) &&
+		    (!h->sha512[0] || (strnlen(h->sha512, 129) == 128 && is_hex(h->sha512, 128))))
+			continue;
+		sub(p, "signed.meta", m->name);
+		if (!m->name[0])
+			return vf_err_set(err, EINVAL, "%s: empty name", p);
+		if (m->version < 1)
+			return vf_err_set(err, EINVAL, "%s: expected an integer of at least 1, got 0",
+					  sub(pv, p, "version"));
+		return check_model_hashes(h, sub(pv, p, "hashes"), err);
+	}
+	return 0;
+}
+
+static int parse_meta(json_t *s, struct vf_tuf_md *md, struct tsrc *src, struct vf_err *err)
 {
 	static const char *const known[] = { "version", "length", "hashes", NULL };
 	json_t *meta, *v;
@@ -623,6 +1233,8 @@ static int parse_meta(json_t *s, struct vf_tuf_md *md, struct vf_err *err)
 
 	if ((r = get_obj(s, "meta", "signed", &meta, err)))
 		return r;
+	if (src && src->sentinel && src->model && meta == src->sentinel)
+		return check_model_meta(src->model, err);
 	if (md->type == VF_TUF_TIMESTAMP &&
 	    (json_object_size(meta) != 1 || !json_object_get(meta, "snapshot.json")))
 		return vf_err_set(err, EINVAL, "signed.meta: a timestamp lists exactly "
@@ -688,8 +1300,17 @@ static int parse_sigs(json_t *a, struct vf_tuf_md *md, struct vf_err *err)
 	return 0;
 }
 
-int vf_tuf_from_json(json_t *doc, enum vf_tuf_type expect, unsigned flags,
-		     struct vf_tuf_md **ret, struct vf_err *err)
+static int targets_write(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx);
+static int meta_write(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx);
+
+/*
+ * vf_tuf_from_json() where `signed.targets` may be src->sentinel (see struct
+ * tsrc). With `check_canonical`, the canonical form of `signed` is written
+ * to `canon` (NULL: only checked), as the last check.
+ */
+static int from_json_src(json_t *doc, enum vf_tuf_type expect, unsigned flags,
+			 struct tsrc *src, bool check_canonical, struct vf_buf *canon,
+			 struct vf_tuf_md **ret, struct vf_err *err)
 {
 	static const char *const known_env[] = { "signed", "signatures", NULL };
 	static const char *const known[][8] = {
@@ -701,7 +1322,6 @@ int vf_tuf_from_json(json_t *doc, enum vf_tuf_type expect, unsigned flags,
 		[VF_TUF_TIMESTAMP] = { "_type", "spec_version", "version", "expires", "meta", NULL },
 	};
 	struct vf_tuf_md *md = NULL;
-	struct vf_buf canon = VF_BUF_INIT;
 	json_t *s, *sigs;
 	const char *type, *expires;
 	int r;
@@ -724,6 +1344,13 @@ int vf_tuf_from_json(json_t *doc, enum vf_tuf_type expect, unsigned flags,
 			       vf_tuf_type_name(expect), type);
 		goto out;
 	}
+	/* the reader took `targets` for a targets map, but it is an unknown member here */
+	if (md->type != VF_TUF_TARGETS && src && src->parsed && src->sentinel &&
+	    json_object_get(s, "targets") == src->sentinel) {
+		if ((r = materialize_targets(s, src->parsed, err)))
+			goto out;
+		src->sentinel = NULL;
+	}
 	if ((r = collect_extra(doc, known_env, &md->envelope_extra, err)) ||
 	    (r = parse_sigs(sigs, md, err)) ||
 	    (r = dup_str(s, "spec_version", "signed", false, &md->spec_version, err)) ||
@@ -740,31 +1367,48 @@ int vf_tuf_from_json(json_t *doc, enum vf_tuf_type expect, unsigned flags,
 		r = parse_root(s, md, err);
 		break;
 	case VF_TUF_TARGETS:
-		r = parse_targets(s, md, err);
+		r = parse_targets(s, md, src, err);
 		break;
 	case VF_TUF_SNAPSHOT:
 	case VF_TUF_TIMESTAMP:
-		r = parse_meta(s, md, err);
+		r = parse_meta(s, md, src, err);
 		break;
 	}
 	if (r || (r = collect_extra(s, known[md->type], &md->extra, err)))
 		goto out;
 	/* what is signed must have a canonical form, or nobody can verify it */
-	if ((r = vf_cjson_encode(s, &canon, err))) {
-		vf_err_prefix(err, "signed");
-		goto out;
+	if (check_canonical) {
+		struct vf_cjson_frame top = { NULL, NULL, 0, 0, 0 };
+		struct vf_cjson_writer w = { .out = canon, .err = err };
+		size_t start = canon ? canon->len : 0;
+		struct tmap parsed = { md, true, src && src->parsed && src->parsed->plain, 0, 0 };
+
+		if (src && src->sentinel) {
+			w.hook_value = src->sentinel;
+			w.hook = md->type == VF_TUF_TARGETS ? targets_write : meta_write;
+			w.hook_ctx = (void *)(src->model ? src->map : &parsed);
+		}
+		if ((r = vf_cjson_write(&w, s, &top))) {
+			if (canon && canon->data)
+				canon->data[canon->len = start] = '\0';
+			vf_err_prefix(err, "signed");
+			goto out;
+		}
 	}
 	*ret = md;
 	md = NULL;
 out:
-	vf_buf_release(&canon);
 	vf_tuf_md_free(md);
 	return r;
 }
 
-/* ---- writer ------------------------------------------------------------------------- */
+int vf_tuf_from_json(json_t *doc, enum vf_tuf_type expect, unsigned flags,
+		     struct vf_tuf_md **ret, struct vf_err *err)
+{
+	return from_json_src(doc, expect, flags, NULL, true, NULL, ret, err);
+}
 
-#define JSON_SAFE_MAX (((uint64_t)1 << 53) - 1)
+/* ---- writer ------------------------------------------------------------------------- */
 
 static int put(json_t *obj, const char *key, json_t *v, struct vf_err *err)
 {
@@ -892,7 +1536,52 @@ fail:
 	return e;
 }
 
-static int signed_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *err)
+/*
+ * The checks the jansson targets map would make while being built (keys are
+ * UTF-8, lengths below 2^53, extra members an object), in the same order,
+ * for a map that the model writer writes instead.
+ */
+static int check_targets_for_json(const struct vf_tuf_md *md, size_t from, struct vf_err *err)
+{
+	for (size_t i = from; i < md->n_targets; i++) {
+		const struct vf_tuf_target *t = md->targets[i];
+
+		if (!vf_cjson_is_plain(t->path, strlen(t->path)) &&
+		    !vf_utf8_is_valid((const uint8_t *)t->path, strlen(t->path), NULL))
+			return nomem(err); /* as json_object_set_new() fails */
+		if (t->length > JSON_SAFE_MAX)
+			return vf_err_set(err, ERANGE, "%s: length %llu is 2^53 or more", t->path,
+					  (unsigned long long)t->length);
+		if (t->extra && !json_is_object((json_t *)t->extra))
+			return nomem(err); /* as json_object_update_missing() fails */
+	}
+	return 0;
+}
+
+/* check_targets_for_json() for snapshot and timestamp `meta`. */
+static int check_meta_for_json(const struct vf_tuf_md *md, struct vf_err *err)
+{
+	for (size_t i = 0; i < md->n_meta; i++) {
+		const struct vf_tuf_meta *m = md->meta[i];
+
+		if (!vf_cjson_is_plain(m->name, strlen(m->name)) &&
+		    !vf_utf8_is_valid((const uint8_t *)m->name, strlen(m->name), NULL))
+			return nomem(err); /* as json_object_set_new() fails */
+		if (m->version > JSON_SAFE_MAX)
+			return vf_err_set(err, ERANGE, "%s: version %llu is 2^53 or more", m->name,
+					  (unsigned long long)m->version);
+		if (m->has_length && m->length > JSON_SAFE_MAX)
+			return vf_err_set(err, ERANGE, "%s: length %llu is 2^53 or more", m->name,
+					  (unsigned long long)m->length);
+		if (m->extra && !json_is_object((json_t *)m->extra))
+			return nomem(err); /* as json_object_update_missing() fails */
+	}
+	return 0;
+}
+
+/* `signed` as jansson; with `sentinel`, that stands for the targets (`map`) or meta map. */
+static int signed_json(const struct vf_tuf_md *md, json_t *sentinel, const struct tmap *map,
+		       json_t **ret, struct vf_err *err)
 {
 	char expires[VF_TUF_TIME_LEN + 1];
 	json_t *s = json_object(), *o, *v;
@@ -924,9 +1613,14 @@ static int signed_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *
 		}
 		break;
 	case VF_TUF_TARGETS:
-		if ((e = put(s, "targets", o = json_object(), err)))
+		if (sentinel) {
+			if ((e = check_targets_for_json(md, map->json_bad, err)) ||
+			    (e = put(s, "targets", json_incref(sentinel), err)))
+				goto fail;
+		} else if ((e = put(s, "targets", o = json_object(), err))) {
 			goto fail;
-		for (size_t i = 0; i < md->n_targets; i++) {
+		}
+		for (size_t i = 0; !sentinel && i < md->n_targets; i++) {
 			const struct vf_tuf_target *t = md->targets[i];
 
 			if ((e = put(o, t->path, v = json_object(), err)) ||
@@ -944,9 +1638,14 @@ static int signed_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *
 		break;
 	case VF_TUF_SNAPSHOT:
 	case VF_TUF_TIMESTAMP:
-		if ((e = put(s, "meta", o = json_object(), err)))
+		if (sentinel) {
+			if ((e = check_meta_for_json(md, err)) ||
+			    (e = put(s, "meta", json_incref(sentinel), err)))
+				goto fail;
+		} else if ((e = put(s, "meta", o = json_object(), err))) {
 			goto fail;
-		for (size_t i = 0; i < md->n_meta; i++) {
+		}
+		for (size_t i = 0; !sentinel && i < md->n_meta; i++) {
 			const struct vf_tuf_meta *m = md->meta[i];
 
 			if ((e = put(o, m->name, v = json_object(), err)) ||
@@ -971,7 +1670,9 @@ fail:
 	return e;
 }
 
-int vf_tuf_to_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *err)
+/* The document as jansson; with `sentinel`, that stands for the targets (`map`) or meta map. */
+static int to_json(const struct vf_tuf_md *md, json_t *sentinel, const struct tmap *map,
+		   json_t **ret, struct vf_err *err)
 {
 	json_t *doc = json_object(), *sigs = json_array(), *s = NULL;
 	int e;
@@ -995,7 +1696,7 @@ int vf_tuf_to_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *err)
 		    (e = put_extra(o, md->sigs[i].extra, err)))
 			goto fail;
 	}
-	if ((e = signed_json(md, &s, err)) || (e = put(doc, "signed", s, err)) ||
+	if ((e = signed_json(md, sentinel, map, &s, err)) || (e = put(doc, "signed", s, err)) ||
 	    (e = put_extra(doc, md->envelope_extra, err)))
 		goto fail;
 	*ret = doc;
@@ -1005,19 +1706,430 @@ fail:
 	return e;
 }
 
+int vf_tuf_to_json(const struct vf_tuf_md *md, json_t **ret, struct vf_err *err)
+{
+	return to_json(md, NULL, NULL, ret, err);
+}
+
+/* ---- the model writer --------------------------------------------------------------- */
+
+/* One member of a target entry: a part of the model, or a jansson value. */
+struct tmember {
+	const char *key;
+	size_t len;
+	char kind; /* 'h' hashes, 'l' length, 'j' json */
+	const json_t *json;
+};
+
+static int tmember_cmp(const void *a, const void *b)
+{
+	const struct tmember *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static int write_hashes(struct vf_cjson_writer *w, const struct vf_tuf_hashes *h,
+			const struct vf_cjson_frame *f)
+{
+	struct vf_cjson_frame f256 = { f, "sha256", 6, 0, f->depth + 1 };
+	struct vf_cjson_frame f512 = { f, "sha512", 6, 0, f->depth + 1 };
+	int r;
+
+	if ((r = vf_cjson_write_open(w, '{')))
+		return r;
+	if (h->sha256[0] &&
+	    ((r = vf_cjson_write_key(w, "sha256", 6, true, &f256)) ||
+	     (r = vf_cjson_write_str(w, h->sha256, strnlen(h->sha256, sizeof(h->sha256)), &f256))))
+		return r;
+	if (h->sha512[0] &&
+	    ((r = vf_cjson_write_key(w, "sha512", 6, !h->sha256[0], &f512)) ||
+	     (r = vf_cjson_write_str(w, h->sha512, strnlen(h->sha512, sizeof(h->sha512)), &f512))))
+		return r;
+	return vf_cjson_write_close(w, '}', !h->sha256[0] && !h->sha512[0]);
+}
+
+/* Append to a buffer known to have room. */
+static inline char *cat(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static inline char *cat_indent(char *p, unsigned n)
+{
+	*p++ = '\n';
+	memset(p, ' ', n);
+	return p + n;
+}
+
+/*
+ * The common entry: no custom or extra members, printable-ASCII path and
+ * hashes (nothing to escape or check), at least one hash, a length below
+ * 2^53. Written in one piece, byte for byte what write_target() writes.
+ */
+static int write_plain_target(struct vf_cjson_writer *w, const struct vf_tuf_target *t,
+			      bool first, size_t plen, size_t l256, size_t l512)
+{
+	struct vf_buf *b = w->out;
+	unsigned in = w->indent;
+	char digits[24], *d = digits + 24, *p;
+	uint64_t v = t->length;
+
+	if (!b)
+		return 0; /* nothing to check */
+	if (vf_buf_grow(b, plen + l256 + l512 + 6 * (size_t)in + 96))
+		return vf_err_set(w->err, ENOMEM, "out of memory");
+	do
+		*--d = (char)('0' + v % 10);
+	while (v /= 10);
+	p = (char *)b->data + b->len;
+	if (!first)
+		*p++ = ',';
+	if (w->pretty)
+		p = cat_indent(p, in);
+	*p++ = '"';
+	p = cat(p, t->path, plen);
+	if (w->pretty) {
+		p = cat(p, "\": {", 4);
+		p = cat_indent(p, in + 1);
+		p = cat(p, "\"hashes\": {", 11);
+		if (l256) {
+			p = cat_indent(p, in + 2);
+			p = cat(p, "\"sha256\": \"", 11);
+			p = cat(p, t->hashes.sha256, l256);
+			*p++ = '"';
+		}
+		if (l512) {
+			if (l256)
+				*p++ = ',';
+			p = cat_indent(p, in + 2);
+			p = cat(p, "\"sha512\": \"", 11);
+			p = cat(p, t->hashes.sha512, l512);
+			*p++ = '"';
+		}
+		p = cat_indent(p, in + 1);
+		p = cat(p, "},", 2);
+		p = cat_indent(p, in + 1);
+		p = cat(p, "\"length\": ", 10);
+		p = cat(p, d, (size_t)(digits + 24 - d));
+		p = cat_indent(p, in);
+		*p++ = '}';
+	} else {
+		p = cat(p, "\":{\"hashes\":{", 13);
+		if (l256) {
+			p = cat(p, "\"sha256\":\"", 10);
+			p = cat(p, t->hashes.sha256, l256);
+			*p++ = '"';
+		}
+		if (l512) {
+			if (l256)
+				*p++ = ',';
+			p = cat(p, "\"sha512\":\"", 10);
+			p = cat(p, t->hashes.sha512, l512);
+			*p++ = '"';
+		}
+		p = cat(p, "},\"length\":", 11);
+		p = cat(p, d, (size_t)(digits + 24 - d));
+		*p++ = '}';
+	}
+	*p = '\0';
+	b->len = (size_t)(p - (char *)b->data);
+	return 0;
+}
+
+/*
+ * One entry of the targets map, exactly as the jansson object to_json() would
+ * build for it: "custom", "hashes", "length" and the extra members it does not
+ * shadow, in key order.
+ */
+static int write_target(struct vf_cjson_writer *w, const struct vf_tuf_target *t, bool first,
+			const struct vf_cjson_frame *up)
+{
+	size_t plen = strlen(t->path), n = 0, n_extra = t->extra ? json_object_size(t->extra) : 0;
+	struct vf_cjson_frame tf = { up, t->path, plen, 0, up->depth + 1 };
+	struct tmember fixed[4], *m = fixed;
+	int r = 0;
+
+	if (!t->custom && !t->extra && t->length <= JSON_SAFE_MAX) {
+		size_t l256 = strnlen(t->hashes.sha256, sizeof(t->hashes.sha256));
+		size_t l512 = strnlen(t->hashes.sha512, sizeof(t->hashes.sha512));
+
+		if ((l256 || l512) && l256 < sizeof(t->hashes.sha256) &&
+		    l512 < sizeof(t->hashes.sha512) && vf_cjson_is_plain(t->path, plen) &&
+		    vf_cjson_is_plain(t->hashes.sha256, l256) &&
+		    vf_cjson_is_plain(t->hashes.sha512, l512))
+			return write_plain_target(w, t, first, plen, l256, l512);
+	}
+	if ((r = vf_cjson_write_key(w, t->path, plen, first, &tf)))
+		return r;
+	if (n_extra && !(m = malloc((n_extra + 3) * sizeof(*m))))
+		return vf_err_set(w->err, ENOMEM, "out of memory");
+	if (t->custom)
+		m[n++] = (struct tmember){ "custom", 6, 'j', t->custom };
+	m[n++] = (struct tmember){ "hashes", 6, 'h', NULL };
+	m[n++] = (struct tmember){ "length", 6, 'l', NULL };
+	if (n_extra) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach((json_t *)t->extra, key, v) {
+			size_t len = strlen(key);
+
+			if (len == 6 && (memcmp(key, "hashes", 6) == 0 ||
+					 memcmp(key, "length", 6) == 0 ||
+					 (t->custom && memcmp(key, "custom", 6) == 0)))
+				continue; /* json_object_update_missing() keeps the model's */
+			m[n++] = (struct tmember){ key, len, 'j', v };
+		}
+		qsort(m, n, sizeof(*m), tmember_cmp);
+	}
+	r = vf_cjson_write_open(w, '{');
+	for (size_t i = 0; !r && i < n; i++) {
+		struct vf_cjson_frame mf = { &tf, m[i].key, m[i].len, 0, tf.depth + 1 };
+
+		if ((r = vf_cjson_write_key(w, m[i].key, m[i].len, i == 0, &mf)))
+			break;
+		if (m[i].kind == 'h')
+			r = write_hashes(w, &t->hashes, &mf);
+		else if (m[i].kind == 'l')
+			r = vf_cjson_write_uint(w, t->length, &mf);
+		else
+			r = vf_cjson_write(w, m[i].json, &mf);
+	}
+	if (m != fixed)
+		free(m);
+	return r ? r : vf_cjson_write_close(w, '}', false);
+}
+
+/* The writer's hook: the targets map of `ctx`, a struct tmap (sorted, unique paths). */
+static int targets_write(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx)
+{
+	const struct tmap *map = ctx;
+	const struct vf_tuf_md *md = map->md;
+	int r;
+
+	if (map->plain && !w->out)
+		return 0; /* only checking, and there is nothing to check */
+	if ((r = vf_cjson_write_reserve(w, md->n_targets * (w->pretty ? 160 : 128))) ||
+	    (r = vf_cjson_write_open(w, '{')))
+		return r;
+	for (size_t i = 0; i < md->n_targets; i++) {
+		const struct vf_tuf_target *t = md->targets[i];
+
+		if (map->plain)
+			r = write_plain_target(w, t, i == 0, strlen(t->path),
+					       strnlen(t->hashes.sha256, sizeof(t->hashes.sha256)),
+					       strnlen(t->hashes.sha512, sizeof(t->hashes.sha512)));
+		else
+			r = write_target(w, t, i == 0, f);
+		if (r)
+			return r;
+	}
+	return vf_cjson_write_close(w, '}', md->n_targets == 0);
+}
+
+/* One snapshot/timestamp `meta` entry, as the jansson object to_json() would build. */
+static int write_meta(struct vf_cjson_writer *w, const struct vf_tuf_meta *m, bool first,
+		      const struct vf_cjson_frame *up)
+{
+	size_t nlen = strlen(m->name), n = 0, n_extra = m->extra ? json_object_size(m->extra) : 0;
+	struct vf_cjson_frame mf = { up, m->name, nlen, 0, up->depth + 1 };
+	bool hashes = m->hashes.sha256[0] || m->hashes.sha512[0];
+	struct tmember fixed[4], *v = fixed;
+	int r;
+
+	if ((r = vf_cjson_write_key(w, m->name, nlen, first, &mf)))
+		return r;
+	if (n_extra && !(v = malloc((n_extra + 3) * sizeof(*v))))
+		return vf_err_set(w->err, ENOMEM, "out of memory");
+	if (hashes)
+		v[n++] = (struct tmember){ "hashes", 6, 'h', NULL };
+	if (m->has_length)
+		v[n++] = (struct tmember){ "length", 6, 'l', NULL };
+	v[n++] = (struct tmember){ "version", 7, 'v', NULL };
+	if (n_extra) {
+		const char *key;
+		json_t *x;
+
+		json_object_foreach((json_t *)m->extra, key, x) {
+			size_t len = strlen(key);
+
+			if ((len == 7 && memcmp(key, "version", 7) == 0) ||
+			    (len == 6 && hashes && memcmp(key, "hashes", 6) == 0) ||
+			    (len == 6 && m->has_length && memcmp(key, "length", 6) == 0))
+				continue; /* json_object_update_missing() keeps the model's */
+			v[n++] = (struct tmember){ key, len, 'j', x };
+		}
+		qsort(v, n, sizeof(*v), tmember_cmp);
+	}
+	r = vf_cjson_write_open(w, '{');
+	for (size_t i = 0; !r && i < n; i++) {
+		struct vf_cjson_frame f = { &mf, v[i].key, v[i].len, 0, mf.depth + 1 };
+
+		if ((r = vf_cjson_write_key(w, v[i].key, v[i].len, i == 0, &f)))
+			break;
+		if (v[i].kind == 'h')
+			r = write_hashes(w, &m->hashes, &f);
+		else if (v[i].kind == 'l')
+			r = vf_cjson_write_uint(w, m->length, &f);
+		else if (v[i].kind == 'v')
+			r = vf_cjson_write_uint(w, m->version, &f);
+		else
+			r = vf_cjson_write(w, v[i].json, &f);
+	}
+	if (v != fixed)
+		free(v);
+	return r ? r : vf_cjson_write_close(w, '}', false);
+}
+
+/* The writer's hook: the `meta` map of ctx's model, a struct tmap (sorted, unique names). */
+static int meta_write(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx)
+{
+	const struct vf_tuf_md *md = ((const struct tmap *)ctx)->md;
+	int r;
+
+	if ((r = vf_cjson_write_open(w, '{')))
+		return r;
+	for (size_t i = 0; i < md->n_meta; i++)
+		if ((r = write_meta(w, md->meta[i], i == 0, f)))
+			return r;
+	return vf_cjson_write_close(w, '}', md->n_meta == 0);
+}
+
+/*
+ * A model as jansson, but for its targets (or meta) map: `sentinel` stands
+ * for it and the writer and validation read the model's entries instead
+ * (targets_write(), meta_write(), check_model_targets(), check_model_meta()).
+ * Models whose entries are not strictly sorted (changed behind the API's
+ * back) are built whole, as the jansson object would collapse or reorder them.
+ */
+struct shell {
+	json_t *doc;
+	json_t *sentinel; /* NULL when the document is built whole */
+	struct tmap map;
+};
+
+/* One pass over the targets: everything struct tmap records. */
+static void scan_targets(const struct vf_tuf_md *md, struct tmap *m)
+{
+	size_t n = md->n_targets;
+
+	*m = (struct tmap){ md, true, true, n, n };
+	for (size_t i = 0; i < n; i++) {
+		const struct vf_tuf_target *t = md->targets[i];
+		const struct vf_tuf_hashes *h = &t->hashes;
+		size_t plen = strlen(t->path), l256 = strnlen(h->sha256, sizeof(h->sha256));
+		size_t l512 = strnlen(h->sha512, sizeof(h->sha512));
+		bool plain_path = vf_cjson_is_plain(t->path, plen);
+		bool hex = (l256 || l512) && (!l256 || (l256 == 64 && is_hex(h->sha256, 64))) &&
+			   (!l512 || (l512 == 128 && is_hex(h->sha512, 128)));
+
+		if (i && m->sorted && strcmp(md->targets[i - 1]->path, t->path) >= 0)
+			m->sorted = false;
+		if (m->json_bad == n &&
+		    ((!plain_path && !vf_utf8_is_valid((const uint8_t *)t->path, plen, NULL)) ||
+		     t->length > JSON_SAFE_MAX || (t->extra && !json_is_object((json_t *)t->extra))))
+			m->json_bad = i;
+		if (m->check_bad == n && (!hex || !target_path_ok(t->path)))
+			m->check_bad = i;
+		if (m->plain &&
+		    (!plain_path || t->custom || t->extra || t->length > JSON_SAFE_MAX ||
+		     (!hex && (!(l256 || l512) || l256 == sizeof(h->sha256) ||
+			       l512 == sizeof(h->sha512) || !vf_cjson_is_plain(h->sha256, l256) ||
+			       !vf_cjson_is_plain(h->sha512, l512)))))
+			m->plain = false;
+	}
+}
+
+static int shell_build(const struct vf_tuf_md *md, struct shell *sh, struct vf_err *err)
+{
+	bool maps = false;
+
+	sh->doc = sh->sentinel = NULL;
+	sh->map = (struct tmap){ md, true, false, 0, 0 };
+	if (md->type == VF_TUF_TARGETS) {
+		scan_targets(md, &sh->map);
+		maps = sh->map.sorted;
+	} else if (md->type == VF_TUF_SNAPSHOT || md->type == VF_TUF_TIMESTAMP) {
+		maps = meta_sorted(md->meta, md->n_meta);
+	}
+	if (maps && !(sh->sentinel = json_object()))
+		return nomem(err);
+	return to_json(md, sh->sentinel, &sh->map, &sh->doc, err);
+}
+
+static void shell_release(struct shell *sh)
+{
+	json_decref(sh->doc);
+	json_decref(sh->sentinel);
+	sh->doc = sh->sentinel = NULL;
+}
+
+/* vf_tuf_md_validate(): every check vf_tuf_md_parse() makes on what would be written. */
+static int shell_validate(const struct vf_tuf_md *md, const struct shell *sh,
+			  bool check_canonical, struct vf_err *err)
+{
+	struct tsrc src = { sh->sentinel, md, &sh->map, NULL };
+	struct vf_tuf_md *check = NULL;
+	int r = from_json_src(sh->doc, md->type, md->flags, &src, check_canonical, NULL, &check,
+			      err);
+
+	vf_tuf_md_free(check);
+	return r;
+}
+
+/* Write a value of the shell (the document or `signed`); `out` is unchanged on failure. */
+static int shell_write(const struct vf_tuf_md *md, const struct shell *sh, const json_t *v,
+		       bool pretty, struct vf_buf *out, struct vf_err *err)
+{
+	struct vf_cjson_frame top = { NULL, NULL, 0, 0, 0 };
+	struct vf_cjson_writer w = {
+		.out = out, .pretty = pretty, .err = err,
+		.hook_value = sh->sentinel,
+		.hook = !sh->sentinel ? NULL : md->type == VF_TUF_TARGETS ? targets_write : meta_write,
+		.hook_ctx = (void *)&sh->map,
+	};
+	size_t start = out->len;
+	int r = vf_cjson_write(&w, v, &top);
+
+	if (r && out->data)
+		out->data[out->len = start] = '\0';
+	return r;
+}
+
+int vf_tuf_md_write_signed(const struct vf_tuf_md *md, struct vf_buf *out, struct vf_err *err)
+{
+	struct shell sh;
+	int r;
+
+	if (!(r = shell_build(md, &sh, err)))
+		r = shell_write(md, &sh, json_object_get(sh.doc, "signed"), false, out, err);
+	shell_release(&sh);
+	return r;
+}
+
 /* ---- public entry points ---------------------------------------------------------- */
 
 int vf_tuf_md_parse(const void *text, size_t len, enum vf_tuf_type expect, unsigned flags,
 		    struct vf_tuf_md **ret, struct vf_err *err)
 {
+	static const char *const path[] = { "signed", "targets" };
 	struct vf_cjson_limits lim = { .max_bytes = VF_TUF_MAX_FILE, .max_depth = 0 };
+	struct ptargets pt = { 0 };
+	struct tsrc src = { NULL, NULL, NULL, &pt };
 	json_t *doc = NULL;
 	int r;
 
-	if ((r = vf_cjson_parse(text, len, &lim, (void **)&doc, err)))
-		return r;
-	r = vf_tuf_from_json(doc, expect, flags, ret, err);
+	if (!(r = vf_cjson_parse_hooked(text, len, &lim, path, 2, targets_hook, &pt, &doc, err))) {
+		src.sentinel = pt.sentinel;
+		r = from_json_src(doc, expect, flags, &src, true, NULL, ret, err);
+	}
 	json_decref(doc);
+	ptargets_release(&pt);
 	return r;
 }
 
@@ -1067,59 +2179,71 @@ out:
 
 int vf_tuf_md_validate(const struct vf_tuf_md *md, struct vf_err *err)
 {
-	struct vf_tuf_md *check = NULL;
-	json_t *doc = NULL;
+	struct shell sh;
 	int r;
 
-	if ((r = vf_tuf_to_json(md, &doc, err)))
-		return r;
-	r = vf_tuf_from_json(doc, md->type, md->flags, &check, err);
-	json_decref(doc);
-	vf_tuf_md_free(check);
+	if (!(r = shell_build(md, &sh, err)))
+		r = shell_validate(md, &sh, true, err);
+	shell_release(&sh);
 	return r;
 }
 
-int vf_tuf_md_format(const struct vf_tuf_md *md, enum vf_tuf_format format, struct vf_buf *out,
-		     struct vf_err *err)
+/* The pretty form through jansson (for what the writer declines: see vf_cjson_writer). */
+static int format_with_jansson(const struct vf_tuf_md *md, struct vf_buf *out,
+			       struct vf_err *err)
 {
-	struct vf_tuf_md *check = NULL;
 	json_t *doc = NULL;
 	char *text = NULL;
 	int r;
 
 	if ((r = vf_tuf_to_json(md, &doc, err)))
 		return r;
-	if ((r = vf_tuf_from_json(doc, md->type, md->flags, &check, err)))
+	if (!(text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS)))
+		r = nomem(err);
+	else if (vf_buf_add_str(out, text))
+		r = nomem(err);
+	free(text);
+	json_decref(doc);
+	return r;
+}
+
+int vf_tuf_md_format(const struct vf_tuf_md *md, enum vf_tuf_format format, struct vf_buf *out,
+		     struct vf_err *err)
+{
+	struct shell sh;
+	size_t start = out->len;
+	int r;
+
+	if ((r = shell_build(md, &sh, err)) || (r = shell_validate(md, &sh, true, err)))
 		goto out;
 	if (format == VF_TUF_FORMAT_CANONICAL) {
-		r = vf_cjson_encode(doc, out, err);
+		r = shell_write(md, &sh, sh.doc, false, out, err);
 		goto out;
 	}
-	if (!(text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS))) {
+	r = shell_write(md, &sh, sh.doc, true, out, err);
+	if (r == -ENOTSUP)
+		r = format_with_jansson(md, out, err);
+	if (!r && vf_buf_add(out, "\n", 1))
 		r = nomem(err);
-		goto out;
-	}
-	if (vf_buf_add_str(out, text) || vf_buf_add(out, "\n", 1))
-		r = nomem(err);
+	if (r && out->data)
+		out->data[out->len = start] = '\0';
 out:
-	free(text);
-	vf_tuf_md_free(check);
-	json_decref(doc);
+	shell_release(&sh);
 	return r;
 }
 
 int vf_tuf_md_format_signed(const struct vf_tuf_md *md, struct vf_buf *out, struct vf_err *err)
 {
-	struct vf_tuf_md *check = NULL;
-	json_t *doc = NULL;
+	struct shell sh;
 	int r;
 
-	if ((r = vf_tuf_to_json(md, &doc, err)))
-		return r;
-	if (!(r = vf_tuf_from_json(doc, md->type, md->flags, &check, err)))
-		r = vf_cjson_encode(json_object_get(doc, "signed"), out, err);
-	vf_tuf_md_free(check);
-	json_decref(doc);
+	if ((r = shell_build(md, &sh, err)) || (r = shell_validate(md, &sh, false, err)))
+		goto out;
+	/* writing the canonical form is the last check of validation */
+	if ((r = shell_write(md, &sh, json_object_get(sh.doc, "signed"), false, out, err)))
+		vf_err_prefix(err, "signed");
+out:
+	shell_release(&sh);
 	return r;
 }
 

@@ -287,19 +287,6 @@ static bool strv_has(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-/* The canonical bytes of md's `signed` (no validation: it may come from elsewhere). */
-static int signed_bytes(const struct vf_tuf_md *md, struct vf_buf *out, struct vf_err *err)
-{
-	json_t *doc = NULL;
-	int r;
-
-	if ((r = vf_tuf_to_json(md, &doc, err)))
-		return r;
-	r = vf_cjson_encode(json_object_get(doc, "signed"), out, err);
-	json_decref(doc);
-	return r;
-}
-
 /* Check one signature; 0 valid, -VF_EVERIFY invalid, 1 unusable key, <0 error. */
 static int check_sig(const struct vf_tuf_key *tk, const struct vf_buf *payload,
 		     const char *sig_hex, struct vf_key **ret_key)
@@ -374,6 +361,13 @@ int vf_tuf_verify(const struct vf_tuf_md *delegator, const char *role,
 		  const struct vf_tuf_md *md, struct vf_tuf_verify_result *res,
 		  struct vf_err *err)
 {
+	return vf_tuf_verify_signed(delegator, role, md, NULL, res, err);
+}
+
+int vf_tuf_verify_signed(const struct vf_tuf_md *delegator, const char *role,
+			 const struct vf_tuf_md *md, const struct vf_buf *signed_bytes,
+			 struct vf_tuf_verify_result *res, struct vf_err *err)
+{
 	struct vf_tuf_verify_result local = { 0 };
 	struct vf_buf payload = VF_BUF_INIT;
 	struct vf_key **counted = NULL;
@@ -392,7 +386,9 @@ int vf_tuf_verify(const struct vf_tuf_md *delegator, const char *role,
 	if (md->type != a.type)
 		return vf_err_set(err, VF_EVERIFY, "role %s: expected %s metadata, got %s", role,
 				  vf_tuf_type_name(a.type), vf_tuf_type_name(md->type));
-	if ((r = signed_bytes(md, &payload, err))) {
+	if (signed_bytes) {
+		payload = *signed_bytes; /* borrowed: not released below */
+	} else if ((r = vf_tuf_md_write_signed(md, &payload, err))) {
 		vf_err_prefix(err, "role %s", role);
 		goto out;
 	}
@@ -466,7 +462,8 @@ out:
 	for (size_t k = 0; counted && k < md->n_sigs; k++)
 		vf_key_free(counted[k]);
 	free(counted);
-	vf_buf_release(&payload);
+	if (!signed_bytes)
+		vf_buf_release(&payload);
 	vf_tuf_verify_result_release(&local);
 	return r;
 }

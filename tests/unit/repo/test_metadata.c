@@ -7,6 +7,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "repo/cjson.h"
+#include "repo/internal.h"
 #include "repo/metadata.h"
 #include "tests/unit/testutil.h"
 
@@ -23,6 +25,7 @@
 #define ED_KEYID "2345a90ad8d76f3677f9ad6695b0ba0b5c7b7fbf27fb0ed35fbdf7b71264a679"
 #define ED_KEY "{\"keytype\":\"ed25519\",\"scheme\":\"ed25519\",\"keyval\":{\"public\":\"" ED_PUB "\"}}"
 #define H64 "abababababababababababababababababababababababababababababababab"
+#define H128 H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 static const char root_json[] =
 	"{\"signatures\":[],\"signed\":{\"_type\":\"root\",\"spec_version\":\"1.0.31\",\"version\":1,"
@@ -894,6 +897,569 @@ static void test_file_names(void **state)
 	assert_int_equal(vf_tuf_type_from_name("Root"), 0);
 }
 
+/* ---- the model writer and the targets reader against the jansson path ---------------- */
+
+/*
+ * The writer walks the model's targets itself and the reader parses the
+ * targets map without jansson values; both must give exactly what the
+ * jansson path gives (vf_tuf_to_json(), then vf_cjson_encode() / json_dumps();
+ * vf_cjson_parse(), then vf_tuf_from_json()), bytes and messages alike.
+ */
+
+static void assert_bytes(const struct vf_buf *got, const char *want, size_t want_len,
+			 const char *what)
+{
+	size_t at = 0, from;
+
+	while (at < got->len && at < want_len && got->data[at] == (uint8_t)want[at])
+		at++;
+	if (at == got->len && at == want_len)
+		return;
+	from = at > 60 ? at - 60 : 0;
+	fail_msg("%s differs at byte %zu of %zu (want %zu):\n got: ...%.*s\nwant: ...%.*s", what,
+		 at, got->len, want_len, (int)((got->len - from) > 120 ? 120 : got->len - from),
+		 (const char *)got->data + from, (int)((want_len - from) > 120 ? 120 : want_len - from),
+		 want + from);
+}
+
+/* Every form of `md` the writer produces equals the jansson path's. */
+static void assert_writes_as_jansson(const struct vf_tuf_md *md)
+{
+	struct vf_buf got = VF_BUF_INIT, want = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	json_t *doc = NULL;
+	char *text;
+
+	assert_int_equal(vf_tuf_to_json(md, &doc, &err), 0);
+	assert_int_equal(vf_cjson_encode(json_object_get(doc, "signed"), &want, &err), 0);
+	if (vf_tuf_md_format_signed(md, &got, &err))
+		fail_msg("%s", err.msg);
+	assert_bytes(&got, (char *)want.data, want.len, "canonical signed");
+	got.len = 0;
+	assert_int_equal(vf_tuf_md_write_signed(md, &got, &err), 0);
+	assert_bytes(&got, (char *)want.data, want.len, "signed bytes for verification");
+	got.len = want.len = 0;
+	assert_int_equal(vf_cjson_encode(doc, &want, &err), 0);
+	assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_CANONICAL, &got, &err), 0);
+	assert_bytes(&got, (char *)want.data, want.len, "canonical document");
+	got.len = 0;
+	text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+	assert_non_null(text);
+	assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, &got, &err), 0);
+	assert_int_equal(got.data[--got.len], '\n');
+	assert_bytes(&got, text, strlen(text), "pretty document (jansson's json_dumps)");
+	free(text);
+	json_decref(doc);
+	vf_buf_release(&got);
+	vf_buf_release(&want);
+}
+
+/* vf_tuf_md_parse() and the jansson path agree on `text`: result, message, every form. */
+static void assert_parses_as_jansson(const void *text, size_t len, enum vf_tuf_type expect,
+				     unsigned flags)
+{
+	struct vf_cjson_limits lim = { .max_bytes = VF_TUF_MAX_FILE, .max_depth = 0 };
+	struct vf_err e1 = { 0 }, e2 = { 0 };
+	struct vf_tuf_md *m1 = NULL, *m2 = NULL;
+	void *doc = NULL;
+	int r1, r2;
+
+	r1 = vf_cjson_parse(text, len, &lim, &doc, &e1);
+	if (!r1)
+		r1 = vf_tuf_from_json(doc, expect, flags, &m1, &e1);
+	json_decref(doc);
+	r2 = vf_tuf_md_parse(text, len, expect, flags, &m2, &e2);
+	if (r1 != r2 || strcmp(e1.msg, e2.msg) != 0)
+		fail_msg("jansson path: %d \"%s\"; reader: %d \"%s\"; input:\n%.*s", r1, e1.msg, r2,
+			 e2.msg, (int)(len > 2000 ? 2000 : len), (const char *)text);
+	if (r1) {
+		assert_null(m2);
+		return;
+	}
+	{
+		struct vf_buf a = VF_BUF_INIT, b = VF_BUF_INIT;
+
+		assert_int_equal(m1->n_targets, m2->n_targets);
+		for (size_t i = 0; i < m1->n_targets; i++)
+			assert_string_equal(m1->targets[i]->path, m2->targets[i]->path);
+		assert_int_equal(vf_tuf_md_write_signed(m1, &a, &e1), 0);
+		assert_int_equal(vf_tuf_md_write_signed(m2, &b, &e2), 0);
+		assert_bytes(&b, (char *)a.data, a.len, "signed bytes of the parsed model");
+		a.len = b.len = 0;
+		r1 = vf_tuf_md_format(m1, VF_TUF_FORMAT_PRETTY, &a, &e1);
+		r2 = vf_tuf_md_format(m2, VF_TUF_FORMAT_PRETTY, &b, &e2);
+		assert_int_equal(r1, r2);
+		assert_string_equal(e1.msg, e2.msg);
+		if (!r1)
+			assert_bytes(&b, (char *)a.data, a.len, "pretty form of the parsed model");
+		vf_buf_release(&a);
+		vf_buf_release(&b);
+	}
+	vf_tuf_md_free(m1);
+	vf_tuf_md_free(m2);
+}
+
+static void add(struct vf_tuf_md *md, const char *path, uint64_t len, const char *h256,
+		const char *h512, json_t *custom)
+{
+	struct vf_tuf_hashes h = { 0 };
+	struct vf_err err = { 0 };
+
+	if (h256)
+		snprintf(h.sha256, sizeof(h.sha256), "%s", h256);
+	if (h512)
+		snprintf(h.sha512, sizeof(h.sha512), "%s", h512);
+	if (vf_tuf_targets_add_target(md, path, len, &h, custom, &err))
+		fail_msg("%s", err.msg);
+	json_decref(custom);
+}
+
+static struct vf_tuf_target *target(struct vf_tuf_md *md, const char *path)
+{
+	struct vf_tuf_target *t = (struct vf_tuf_target *)vf_tuf_targets_find_target(md, path);
+
+	assert_non_null(t);
+	return t;
+}
+
+/* Targets with everything the fast paths treat specially. */
+static struct vf_tuf_md *tricky_targets(void)
+{
+	struct vf_tuf_md *md = vf_tuf_md_new(VF_TUF_TARGETS);
+	struct vf_key *key = ed_key();
+	struct vf_err err = { 0 };
+	struct vf_tuf_target *t;
+
+	md->version = 7;
+	md->expires = 1893456000;
+	add(md, "a.txt", 5, H64, NULL, NULL);
+	add(md, "README", 0, H64, NULL, NULL); /* an identifier: `targets.README` in messages */
+	add(md, "b/c d.bin", 12, H64, NULL,
+	    json_pack("{s:[i,{s:n,s:b,s:[]}],s:s,s:{}}", "z", 1, "y", "x", 1, "w", "a",
+		      "\xc3\xa9\t\"\\/\x01\x7f", "e"));
+	add(md, "caf\xc3\xa9/\xe4\xb8\xad\xe6\x96\x87.txt", 3, NULL, H128, NULL); /* NFC, CJK */
+	add(md, "q\"uote\\back", (1ULL << 53) - 1, H64, H128, NULL);
+	add(md, "tab\there\x7f\x1f", 1, "ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB",
+	    NULL, NULL);
+	add(md, "u/\xf0\x9f\x98\x80", 1, H64, NULL, NULL); /* fine as a value, see below */
+	add(md, "z/extra", 9, H64, NULL, NULL);
+	add(md, "z/extra2", 10, H64, H128, json_pack("{s:i}", "real", 1));
+	add(md, "z/null-custom", 11, H64, NULL, json_null());
+	/* extra members before, between and after the known ones; shadowed ones */
+	t = target(md, "z/extra");
+	t->extra = json_pack("{s:i,s:s,s:{s:[]},s:s,s:i,s:s,s:b}", "aaa", 1, "hashes2", "x", "zzz",
+			     "k", "custom", "from extra", "length", 99, "hashe", "y", "l", 1);
+	t = target(md, "z/extra2");
+	t->extra = json_pack("{s:s,s:s,s:s}", "custom", "shadowed", "\xc3\xa9t\xc3\xa9", "v",
+			     "hashes", "shadowed");
+	/* the rest of a document */
+	assert_int_equal(vf_tuf_targets_set_succinct(md, "bins", 6, &err), 0);
+	assert_int_equal(vf_tuf_md_add_key(md, "bins", key, NULL, &err), 0);
+	md->extra = json_pack("{s:[i,s],s:s}", "x-signed", 1, "two", "zz", "last");
+	md->envelope_extra = json_pack("{s:s}", "a-envelope", "\xc3\xa9");
+	assert_int_equal(vf_tuf_md_add_signature(md, ED_KEYID, (const uint8_t *)"\x01\x02", 2, &err),
+			 0);
+	md->sigs[0].extra = json_pack("{s:s}", "x-sig", "s\n");
+	vf_key_free(key);
+	return md;
+}
+
+static void test_writer_as_jansson(void **state)
+{
+	struct vf_tuf_md *md = tricky_targets(), *empty = vf_tuf_md_new(VF_TUF_TARGETS);
+	struct vf_buf out = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	struct vf_tuf_target *tmp;
+
+	(void)state;
+	/* a path outside the BMP cannot be a key: the target is removed before writing */
+	assert_int_equal(vf_tuf_md_validate(md, &err), -EINVAL);
+	assert_string_equal(err.msg, "signed: targets[\"u/\xf0\x9f\x98\x80\"]: key has a character "
+			    "outside the basic multilingual plane (implementations sort such keys "
+			    "differently)");
+	assert_int_equal(vf_tuf_targets_remove_target(md, "u/\xf0\x9f\x98\x80", &err), 0);
+	assert_writes_as_jansson(md);
+	/* what the reader makes of it, too */
+	assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, &out, &err), 0);
+	assert_parses_as_jansson(out.data, out.len, VF_TUF_TARGETS, 0);
+	out.len = 0;
+	assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_CANONICAL, &out, &err), 0);
+	assert_parses_as_jansson(out.data, out.len, 0, 0);
+
+	/* a model whose targets are out of order (changed behind the API's back) */
+	tmp = md->targets[0];
+	md->targets[0] = md->targets[3];
+	md->targets[3] = tmp;
+	assert_writes_as_jansson(md);
+	md->targets[3] = md->targets[0];
+	md->targets[0] = tmp;
+
+	/* what the pretty writer leaves to jansson: a float outside `signed` */
+	json_object_set_new(md->sigs[0].extra, "r", json_real(0.25));
+	{
+		json_t *doc = NULL;
+		char *want;
+
+		assert_int_equal(vf_tuf_to_json(md, &doc, &err), 0);
+		want = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
+		out.len = 0;
+		assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, &out, &err), 0);
+		assert_int_equal(out.data[--out.len], '\n');
+		assert_bytes(&out, want, strlen(want), "pretty document with a float");
+		vf_test_assert_contains(want, "\"r\": 0.25");
+		free(want);
+		json_decref(doc);
+	}
+	json_object_del(md->sigs[0].extra, "r");
+
+	/* no targets; sha512 only; a float in custom is refused with its path */
+	empty->expires = 1893456000;
+	assert_writes_as_jansson(empty);
+	add(empty, "only512", 1, NULL, H128, NULL);
+	assert_writes_as_jansson(empty);
+	add(empty, "f", 1, H64, NULL, json_pack("{s:[f]}", "r", 0.5));
+	assert_int_equal(vf_tuf_md_format_signed(empty, &out, &err), -EINVAL);
+	assert_string_equal(err.msg, "signed: targets.f.custom.r[0]: floating-point number not "
+			    "allowed (canonical json has integers only)");
+	vf_buf_release(&out);
+	vf_tuf_md_free(empty);
+	vf_tuf_md_free(md);
+}
+
+/* vf_tuf_md_validate() of a model: what the jansson path says, message for message. */
+static void assert_validates_as_jansson(const struct vf_tuf_md *md, const char *want)
+{
+	struct vf_err e1 = { 0 }, e2 = { 0 }, e3 = { 0 };
+	struct vf_tuf_md *check = NULL;
+	struct vf_buf out = VF_BUF_INIT;
+	json_t *doc = NULL;
+	int r1, r2, r3;
+
+	r1 = vf_tuf_to_json(md, &doc, &e1);
+	if (!r1)
+		r1 = vf_tuf_from_json(doc, md->type, md->flags, &check, &e1);
+	json_decref(doc);
+	vf_tuf_md_free(check);
+	r2 = vf_tuf_md_validate(md, &e2);
+	r3 = vf_tuf_md_format_signed(md, &out, &e3);
+	if (r1 != r2 || r1 != r3 || strcmp(e1.msg, e2.msg) || strcmp(e1.msg, e3.msg))
+		fail_msg("jansson path: %d \"%s\"; validate: %d \"%s\"; format_signed: %d \"%s\"", r1,
+			 e1.msg, r2, e2.msg, r3, e3.msg);
+	if (r1 >= 0)
+		fail_msg("accepted, expected \"%s\"", want);
+	assert_int_equal(out.len, 0);
+	vf_test_assert_contains(e2.msg, want);
+	vf_buf_release(&out);
+}
+
+static void test_validate_as_jansson(void **state)
+{
+	static const struct {
+		const char *path, *h256, *h512;
+		uint64_t len;
+		const char *want;
+	} bad[] = {
+		{ "/abs", H64, NULL, 1, "signed.targets[\"/abs\"]: target path starts with \"/\"" },
+		{ "a//b", H64, NULL, 1, "target path has an empty component" },
+		{ "a/./b", H64, NULL, 1, "target path has a \".\" component" },
+		{ "..", H64, NULL, 1, "signed.targets[\"..\"]: target path has a \"..\" component" },
+		{ "a/", H64, NULL, 1, "target path has an empty component" },
+		{ "short", "abc", NULL, 1, "signed.targets.short.hashes.sha256: expected 64 hex digits" },
+		{ "nothex", H64, H64 "zz" H64, 1, "hashes.sha512: expected 128 hex digits, got" },
+		{ "big", H64, NULL, 1ULL << 53, "big: length 9007199254740992 is 2^53 or more" },
+		{ "e\xcc\x81", H64, NULL, 1, "signed: targets[\"e\xcc\x81\"]: key is not in unicode "
+		  "normalization form c (nfc)" },
+		{ "bad\xff", H64, NULL, 1, "out of memory" }, /* as jansson refuses the key */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct vf_tuf_md *md = tricky_targets();
+		struct vf_tuf_hashes h = { 0 };
+		struct vf_tuf_target *t;
+		struct vf_err err = { 0 };
+
+		assert_int_equal(vf_tuf_targets_remove_target(md, "u/\xf0\x9f\x98\x80", &err), 0);
+		memcpy(h.sha256, H64, 65);
+		assert_int_equal(vf_tuf_targets_add_target(md, bad[i].path, bad[i].len, &h, NULL,
+							   &err), 0);
+		t = target(md, bad[i].path);
+		memset(&t->hashes, 0, sizeof(t->hashes));
+		snprintf(t->hashes.sha256, sizeof(t->hashes.sha256), "%s", bad[i].h256);
+		if (bad[i].h512)
+			snprintf(t->hashes.sha512, sizeof(t->hashes.sha512), "%s", bad[i].h512);
+		assert_validates_as_jansson(md, bad[i].want);
+		vf_tuf_md_free(md);
+	}
+	/* no hashes; a non-NFC string in custom; extra that is not an object */
+	for (int k = 0; k < 3; k++) {
+		struct vf_tuf_md *md = tricky_targets();
+		struct vf_err err = { 0 };
+		struct vf_tuf_target *t;
+
+		assert_int_equal(vf_tuf_targets_remove_target(md, "u/\xf0\x9f\x98\x80", &err), 0);
+		t = target(md, "b/c d.bin");
+		if (k == 0) {
+			memset(&t->hashes, 0, sizeof(t->hashes));
+			assert_validates_as_jansson(md, "signed.targets[\"b/c d.bin\"].hashes: no hashes");
+		} else if (k == 1) {
+			json_object_set_new(t->custom, "n", json_string("e\xcc\x81"));
+			assert_validates_as_jansson(md, "signed: targets[\"b/c d.bin\"].custom.n: string "
+						    "is not in unicode normalization form c (nfc)");
+		} else {
+			t->extra = json_array();
+			assert_validates_as_jansson(md, "out of memory");
+		}
+		vf_tuf_md_free(md);
+	}
+}
+
+/* A targets document as vforge writes it, with every kind of entry the reader handles. */
+static char *tricky_text(size_t *len)
+{
+	struct vf_tuf_md *md = tricky_targets();
+	struct vf_buf out = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+
+	assert_int_equal(vf_tuf_targets_remove_target(md, "u/\xf0\x9f\x98\x80", &err), 0);
+	assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, &out, &err), 0);
+	vf_tuf_md_free(md);
+	*len = out.len;
+	return (char *)out.data;
+}
+
+static void test_reader_as_jansson(void **state)
+{
+	static const char *const docs[] = {
+		/* the entry forms the reader declines and hands to the parser */
+		"{\"length\":-0,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":01,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":1.5,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":1e3,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":-1,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":9007199254740992,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":9007199254740991,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":\"1\",\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\":1}",
+		"{\"length\":1,\"hashes\":{}}",
+		"{\"length\":1,\"hashes\":[]}",
+		"{\"length\":1,\"hashes\":{\"md5\":\"00\"}}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\",\"sha256\":\"" H64 "\"}}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "0\"}}",
+		"{\"length\":1,\"hashes\":{\"sha256\":1}}",
+		"{\"length\":1,\"hashes\":{\"sha\\u0032256\":\"" H64 "\"}}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"length\":2}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"custom\":1,\"custom\":2}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"x\":1,\"x\":2}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"\\u00e9\":1}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"a\\u0000\":1}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"custom\":[1,2.5]}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"custom\":\"e\\u0301\"}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},\"custom\":[[[[[[[[[[[[[[[[[[[[[[[[["
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]"
+		"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"},}",
+		"{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}",
+		"{\"length\":1 \"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"{\"length\" 1,\"hashes\":{\"sha256\":\"" H64 "\"}}",
+		"[]",
+		"\"x\"",
+	};
+	static const char *const maps[] = {
+		"{}", "{ }", "[]", "{\"a\":1,}", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{,}", "{\"a\"}",
+		"{1:2}", "{\"\\u0000\":{}}", "{\"a\\ud800\":{}}", "{\"\xff\":{}}",
+		"{\"b\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}},\"a\":{\"length\":1,\"hashes\":"
+		"{\"sha256\":\"" H64 "\"}},\"b\":{}}",
+		"{\"a\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}},\"a\":{}}",
+		"{\"a\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}},\"\\u0061\":{}}",
+		"{\"e\\u0301\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}}}",
+		"{\"/x\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}},\"y\":[}",
+		"{\"\\ud83d\\ude00\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64 "\"}}}",
+	};
+	const char *head = "{\"signatures\":[],\"signed\":{\"_type\":\"targets\",\"spec_version\":"
+			   "\"1.0.31\",\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"targets\":";
+	char *text = NULL;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		assert_true(asprintf(&text, "%s{\"a\":%s}}}", head, docs[i]) > 0);
+		assert_parses_as_jansson(text, strlen(text), 0, 0);
+		free(text);
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		assert_true(asprintf(&text, "%s%s}}", head, maps[i]) > 0);
+		assert_parses_as_jansson(text, strlen(text), 0, 0);
+		free(text);
+	}
+	/* `targets` where it is not a targets map: kept as an unknown member */
+	{
+		static const char snap[] =
+			"{\"signatures\":[],\"signed\":{\"_type\":\"snapshot\",\"spec_version\":"
+			"\"1.0.31\",\"version\":1,\"expires\":\"2030-01-01T00:00:00Z\",\"meta\":"
+			"{\"targets.json\":{\"version\":1}},\"targets\":{\"b\":{\"length\":1,\"hashes\":"
+			"{\"sha256\":\"" H64 "\"},\"custom\":{\"c\":1},\"x\":[]},\"a\":7}}}";
+
+		assert_parses_as_jansson(snap, strlen(snap), 0, 0);
+	}
+	/* nested deeper than the parser allows, inside a plain entry's custom member */
+	{
+		struct vf_buf deep = VF_BUF_INIT;
+
+		vf_buf_add_str(&deep, head);
+		vf_buf_add_str(&deep, "{\"a\":{\"length\":1,\"hashes\":{\"sha256\":\"" H64
+			       "\"},\"custom\":");
+		for (int i = 0; i < 70; i++)
+			vf_buf_add_str(&deep, "[");
+		for (int i = 0; i < 70; i++)
+			vf_buf_add_str(&deep, "]");
+		vf_buf_add_str(&deep, "}}}}");
+		assert_parses_as_jansson(deep.data, deep.len, 0, 0);
+		vf_buf_release(&deep);
+	}
+
+	/* a large map in shuffled order with a duplicate far from its twin */
+	{
+		struct vf_buf big = VF_BUF_INIT;
+		uint64_t seed = 7;
+		unsigned k[3000];
+
+		vf_buf_add_str(&big, head);
+		vf_buf_add_str(&big, "{");
+		for (int i = 0; i < 3000; i++) {
+			k[i] = (unsigned)(vf_test_splitmix64(&seed) % 100000);
+			vf_buf_add_fmt(&big, "%s\"p/%u/%d\":{\"length\":%d,\"hashes\":{\"sha256\":\"" H64
+				       "\"}}", i ? "," : "", k[i], i, i);
+		}
+		vf_buf_add_str(&big, "}}}");
+		assert_parses_as_jansson(big.data, big.len, VF_TUF_TARGETS, 0);
+		/* a duplicate of the first key, then of one far from both ends */
+		for (int i = 0; i < 3000; i += 1500) {
+			size_t keep = big.len;
+			struct vf_err err = { 0 };
+			struct vf_tuf_md *md = NULL;
+
+			big.len -= 3;
+			vf_buf_add_fmt(&big, ",\"p/%u/%d\":{}}}}", k[i], i);
+			assert_parses_as_jansson(big.data, big.len, VF_TUF_TARGETS, 0);
+			assert_int_equal(vf_tuf_md_parse(big.data, big.len, 0, 0, &md, &err), -EINVAL);
+			vf_test_assert_containsf(err.msg, "duplicate object key \"p/%u/%d\"", k[i], i);
+			big.len = keep;
+			memcpy(big.data + keep - 3, "}}}", 4);
+		}
+		vf_buf_release(&big);
+	}
+
+	/* every single-byte change of a document with all kinds of entries */
+	text = tricky_text(&len);
+	assert_parses_as_jansson(text, len, VF_TUF_TARGETS, 0);
+	{
+		static const char subst[] = "\"\\{}[],: 0-.eE1x\x80\xc3\t";
+		char *m = malloc(len + 2);
+		uint64_t seed = 20261128;
+
+		assert_non_null(m);
+		for (int i = 0; i < 4000; i++) {
+			uint64_t r = vf_test_splitmix64(&seed);
+			size_t at = (size_t)(r % len), n = len;
+			char c = subst[(r >> 32) % (sizeof(subst) - 1)];
+
+			memcpy(m, text, len);
+			switch ((r >> 40) % 3) {
+			case 0: /* replace */
+				m[at] = c;
+				break;
+			case 1: /* delete */
+				memmove(m + at, m + at + 1, len - at - 1);
+				n--;
+				break;
+			default: /* insert */
+				memmove(m + at + 1, m + at, len - at);
+				m[at] = c;
+				n++;
+			}
+			assert_parses_as_jansson(m, n, 0, (r >> 48) & 1 ? VF_TUF_PARSE_OPAQUE_KEYIDS : 0);
+		}
+		free(m);
+	}
+	free(text);
+}
+
+/* Snapshot and timestamp `meta` maps, written by the model writer too. */
+static void test_meta_as_jansson(void **state)
+{
+	struct vf_tuf_md *snap = vf_tuf_md_new(VF_TUF_SNAPSHOT), *ts = vf_tuf_md_new(VF_TUF_TIMESTAMP);
+	struct vf_tuf_hashes h = { 0 }, both = { 0 };
+	struct vf_buf out = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	struct vf_tuf_meta *m, *tmp;
+	char name[64];
+
+	(void)state;
+	memcpy(h.sha256, H64, 65);
+	memcpy(both.sha256, H64, 65);
+	memcpy(both.sha512, H128, 129);
+	snap->expires = ts->expires = 1893456000;
+	assert_writes_as_jansson(snap); /* no meta at all */
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "bins-%03x.json", i);
+		assert_int_equal(vf_tuf_md_set_meta(snap, name, (uint64_t)i + 1, i % 3 ? i : -1,
+						    i % 5 ? NULL : i % 2 ? &h : &both, &err), 0);
+	}
+	assert_int_equal(vf_tuf_md_set_meta(snap, "targets.json", 3, -1, NULL, &err), 0);
+	assert_int_equal(vf_tuf_md_set_meta(snap, "caf\xc3\xa9 \"q\\\".json", 1, 0, NULL, &err), 0);
+	/* extra members: shadowed by the model's, or filling in for absent ones */
+	m = (struct vf_tuf_meta *)vf_tuf_md_find_meta(snap, "targets.json");
+	m->extra = json_pack("{s:i,s:{s:s},s:i,s:[]}", "length", 5, "hashes", "sha256", H64,
+			     "version", 9, "a");
+	m = (struct vf_tuf_meta *)vf_tuf_md_find_meta(snap, "bins-000.json");
+	m->extra = json_pack("{s:i,s:{},s:s}", "length", 5, "hashes", "zz", "\xc3\xa9");
+	assert_writes_as_jansson(snap);
+	assert_int_equal(vf_tuf_md_format(snap, VF_TUF_FORMAT_PRETTY, &out, &err), 0);
+	assert_parses_as_jansson(out.data, out.len, VF_TUF_SNAPSHOT, 0);
+	/* out of order behind the API's back: written whole, as before */
+	tmp = snap->meta[0];
+	snap->meta[0] = snap->meta[1];
+	snap->meta[1] = tmp;
+	assert_writes_as_jansson(snap);
+	snap->meta[1] = snap->meta[0];
+	snap->meta[0] = tmp;
+
+	assert_int_equal(vf_tuf_md_set_meta(ts, "snapshot.json", 4, 515, &h, &err), 0);
+	assert_writes_as_jansson(ts);
+
+	/* the checks of validation, message for message */
+	m = (struct vf_tuf_meta *)vf_tuf_md_find_meta(snap, "bins-005.json");
+	m->version = 0;
+	assert_validates_as_jansson(snap, "signed.meta[\"bins-005.json\"].version: expected an "
+				    "integer of at least 1, got 0");
+	m->version = 1ULL << 53;
+	assert_validates_as_jansson(snap, "bins-005.json: version 9007199254740992 is 2^53 or more");
+	m->version = 1;
+	m = (struct vf_tuf_meta *)vf_tuf_md_find_meta(snap, "bins-00a.json"); /* both hashes */
+	m->hashes.sha512[5] = 'x';
+	assert_validates_as_jansson(snap, "signed.meta[\"bins-00a.json\"].hashes.sha512: expected "
+				    "128 hex digits");
+	m->hashes.sha512[5] = 'a';
+	m = (struct vf_tuf_meta *)vf_tuf_md_find_meta(snap, "targets.json");
+	json_object_set_new(m->extra, "n", json_string("e\xcc\x81"));
+	assert_validates_as_jansson(snap, "signed: meta[\"targets.json\"].n: string is not in "
+				    "unicode normalization form c (nfc)");
+	json_object_del(m->extra, "n");
+	assert_int_equal(vf_tuf_md_validate(snap, &err), 0);
+	free(snap->meta[0]->name);
+	snap->meta[0]->name = strdup(""); /* still first in order */
+	assert_validates_as_jansson(snap, "signed.meta[\"\"]: empty name");
+
+	free(ts->meta[0]->name);
+	ts->meta[0]->name = strdup("targets.json");
+	assert_validates_as_jansson(ts, "signed.meta: a timestamp lists exactly \"snapshot.json\"");
+	vf_buf_release(&out);
+	vf_tuf_md_free(snap);
+	vf_tuf_md_free(ts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -914,6 +1480,10 @@ int main(void)
 		cmocka_unit_test(test_hash_bins),
 		cmocka_unit_test(test_role_paths),
 		cmocka_unit_test(test_file_names),
+		cmocka_unit_test(test_writer_as_jansson),
+		cmocka_unit_test(test_validate_as_jansson),
+		cmocka_unit_test(test_reader_as_jansson),
+		cmocka_unit_test(test_meta_as_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
