@@ -4,11 +4,13 @@
  * that keeps every intermediate state acceptable to clients.
  */
 #include "repo/repo.h"
+#include "repo/repo_internal.h"
 
 #include "builder/base/fs.h"
 #include "builder/base/hex.h"
 #include "keys/digest.h"
 #include "repo/cjson.h"
+#include "repo/internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,26 +28,6 @@
 #define COPY_CHUNK ((size_t)1 << 20)
 #define MAX_ROOT_VERSION ((uint64_t)1 << 40)
 
-/* A target file written under the staging directory, renamed at publish. */
-struct staged {
-	char *tmp;   /* <repo>/.vforge-staging/<n> */
-	char *final; /* <repo>/targets/[dir/]<sha256>.<base> */
-};
-
-struct vf_repo {
-	char *dir, *mdir, *tdir, *sdir;
-	int lock_fd;
-	struct vf_repo_opts opts;
-	struct vf_tuf_md *root, *targets, *snapshot, *timestamp;
-	struct vf_tuf_md *new_root; /* to publish, or NULL */
-	bool creating;
-	bool targets_changed;
-	unsigned changed_keys;      /* roles whose keys/threshold the new root changes */
-	struct staged *staged;
-	size_t n_staged;
-	uint64_t staged_seq;
-};
-
 /* ---- test-only crash points ----------------------------------------------------------- */
 
 /* VFORGE_TEST_CRASH_AT=<point>: die here as kill -9 would (docs/repo.md lists the points). */
@@ -59,7 +41,7 @@ static void crash_point(const char *point)
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static char *join(const char *a, const char *b)
+char *vf_repo_join(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	char *s = malloc(la + lb + 2);
@@ -72,7 +54,7 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
-static int mkdir_p(const char *path, struct vf_err *err)
+int vf_repo_mkdir_p(const char *path, struct vf_err *err)
 {
 	char *p = strdup(path);
 	int r = 0;
@@ -156,7 +138,7 @@ static int md_copy(const struct vf_tuf_md *md, struct vf_tuf_md **ret, struct vf
 
 static int take_lock(struct vf_repo *r, struct vf_err *err)
 {
-	char *path = join(r->dir, VF_REPO_LOCK_NAME);
+	char *path = vf_repo_join(r->dir, VF_REPO_LOCK_NAME);
 	int waited_ms = 0, fd, rc = 0;
 	char pid[32];
 
@@ -213,7 +195,7 @@ static int clean_leftovers(struct vf_repo *r, struct vf_err *err)
 		return errno == ENOENT ? 0 : vf_err_sys(err, errno, "cannot read '%s'", r->mdir);
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp.")) {
-			char *p = join(r->mdir, e->d_name);
+			char *p = vf_repo_join(r->mdir, e->d_name);
 
 			if (p)
 				unlink(p);
@@ -236,9 +218,9 @@ static int repo_new(const char *dir, const struct vf_repo_opts *opts, struct vf_
 	r->lock_fd = -1;
 	r->opts = *opts;
 	r->dir = strdup(dir);
-	r->mdir = join(dir, "metadata");
-	r->tdir = join(dir, "targets");
-	r->sdir = join(dir, STAGING_NAME);
+	r->mdir = vf_repo_join(dir, "metadata");
+	r->tdir = vf_repo_join(dir, "targets");
+	r->sdir = vf_repo_join(dir, STAGING_NAME);
 	if (!r->dir || !r->mdir || !r->tdir || !r->sdir) {
 		vf_repo_close(r);
 		return vf_err_set(err, ENOMEM, "out of memory");
@@ -252,7 +234,7 @@ void vf_repo_close(struct vf_repo *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n_staged; i++) {
-		if (r->staged[i].tmp)
+		if (r->staged[i].tmp && !r->staged[i].borrowed)
 			unlink(r->staged[i].tmp);
 		free(r->staged[i].tmp);
 		free(r->staged[i].final);
@@ -262,6 +244,8 @@ void vf_repo_close(struct vf_repo *r)
 		rmdir(r->sdir);
 		close(r->lock_fd);
 	}
+	vf_repo_roles_free(r);
+	free(r->selected);
 	vf_tuf_md_free(r->root);
 	vf_tuf_md_free(r->new_root);
 	vf_tuf_md_free(r->targets);
@@ -309,7 +293,7 @@ int vf_repo_create(const char *dir, const struct vf_tuf_md *root, const struct v
 	}
 	if ((rc = check_root_signed(root, root, "root.json", err)))
 		return rc;
-	if ((rc = mkdir_p(dir, err)) || (rc = repo_new(dir, opts, &r, err)))
+	if ((rc = vf_repo_mkdir_p(dir, err)) || (rc = repo_new(dir, opts, &r, err)))
 		return rc;
 	if ((rc = take_lock(r, err)))
 		goto fail;
@@ -341,10 +325,10 @@ fail:
 }
 
 /* Load <mdir>/<name>, checking length and hashes against a meta entry. */
-static int load_pinned(struct vf_repo *r, const char *name, enum vf_tuf_type type,
-		       const struct vf_tuf_meta *pin, struct vf_tuf_md **ret, struct vf_err *err)
+int vf_repo_load_pinned(struct vf_repo *r, const char *name, enum vf_tuf_type type,
+			const struct vf_tuf_meta *pin, struct vf_tuf_md **ret, struct vf_err *err)
 {
-	char *path = join(r->mdir, name);
+	char *path = vf_repo_join(r->mdir, name);
 	struct vf_buf text = VF_BUF_INIT;
 	int fd = -1, rc;
 	uint64_t size;
@@ -447,14 +431,14 @@ int vf_repo_open(const char *dir, const struct vf_repo_opts *opts, struct vf_rep
 		rc = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = load_pinned(r, name, VF_TUF_ROOT, NULL, &r->root, err)))
+	if ((rc = vf_repo_load_pinned(r, name, VF_TUF_ROOT, NULL, &r->root, err)))
 		goto out;
 	if (r->root->version != newest) {
 		rc = vf_err_set(err, VF_EVERIFY, "metadata/%s holds version %llu", name,
 				(unsigned long long)r->root->version);
 		goto out;
 	}
-	if ((rc = load_pinned(r, "timestamp.json", VF_TUF_TIMESTAMP, NULL, &r->timestamp, err)) ||
+	if ((rc = vf_repo_load_pinned(r, "timestamp.json", VF_TUF_TIMESTAMP, NULL, &r->timestamp, err)) ||
 	    (rc = verify_role(r->root, "timestamp", r->timestamp, "timestamp.json", err)))
 		goto out;
 	m = vf_tuf_md_find_meta(r->timestamp, "snapshot.json");
@@ -464,7 +448,7 @@ int vf_repo_open(const char *dir, const struct vf_repo_opts *opts, struct vf_rep
 	}
 	free(name);
 	if ((rc = vf_tuf_role_filename("snapshot", m->version, &name, err)) ||
-	    (rc = load_pinned(r, name, VF_TUF_SNAPSHOT, m, &r->snapshot, err)) ||
+	    (rc = vf_repo_load_pinned(r, name, VF_TUF_SNAPSHOT, m, &r->snapshot, err)) ||
 	    (rc = verify_role(r->root, "snapshot", r->snapshot, name, err)))
 		goto out;
 	m = vf_tuf_md_find_meta(r->snapshot, "targets.json");
@@ -474,7 +458,7 @@ int vf_repo_open(const char *dir, const struct vf_repo_opts *opts, struct vf_rep
 	}
 	free(name);
 	if ((rc = vf_tuf_role_filename("targets", m->version, &name, err)) ||
-	    (rc = load_pinned(r, name, VF_TUF_TARGETS, m, &r->targets, err)) ||
+	    (rc = vf_repo_load_pinned(r, name, VF_TUF_TARGETS, m, &r->targets, err)) ||
 	    (rc = verify_role(r->root, "targets", r->targets, name, err)))
 		goto out;
 	if (r->targets->version != m->version) {
@@ -568,7 +552,7 @@ int vf_repo_check_target_name(const char *name, struct vf_err *err)
 }
 
 /* Find a staged file by its final path. */
-static struct staged *find_staged(struct vf_repo *r, const char *final)
+static struct vf_repo_staged *find_staged(struct vf_repo *r, const char *final)
 {
 	for (size_t i = r->n_staged; i-- > 0;)
 		if (r->staged[i].tmp && strcmp(r->staged[i].final, final) == 0)
@@ -613,20 +597,25 @@ static int stage_open(struct vf_repo *r, char **ret_tmp, int *ret_fd, struct vf_
 static int stage_finish(struct vf_repo *r, char *tmp, const char *name, uint64_t len,
 			const struct vf_tuf_hashes *h, const void *custom, struct vf_err *err)
 {
-	const struct vf_tuf_target *old = vf_tuf_targets_find_target(r->targets, name);
+	const struct vf_tuf_target *old;
 	char *rel = NULL, *final = NULL;
-	struct staged *s;
+	struct vf_tuf_md *doc;
+	struct vf_repo_staged *s;
+	bool *changed;
 	struct stat st;
 	bool same;
 	int rc;
 
+	if ((rc = vf_repo_doc_for_target(r, name, &doc, &changed, err)))
+		goto fail;
+	old = vf_tuf_targets_find_target(doc, name);
 	same = old && old->length == len && strcmp(old->hashes.sha256, h->sha256) == 0 &&
 	       !old->hashes.sha512[0] &&
 	       ((!old->custom && !custom) ||
 		(old->custom && custom && json_equal(old->custom, (json_t *)custom)));
 	if ((rc = vf_tuf_target_filename(name, h->sha256, &rel, err)))
 		goto fail;
-	final = join(r->tdir, rel);
+	final = vf_repo_join(r->tdir, rel);
 	if (!final) {
 		rc = vf_err_set(err, ENOMEM, "out of memory");
 		goto fail;
@@ -638,10 +627,10 @@ static int stage_finish(struct vf_repo *r, char *tmp, const char *name, uint64_t
 		free(rel);
 		return 0;
 	}
-	if (!same && (rc = vf_tuf_targets_add_target(r->targets, name, len, h, custom, err)))
+	if (!same && (rc = vf_tuf_targets_add_target(doc, name, len, h, custom, err)))
 		goto fail;
 	if (!same)
-		r->targets_changed = true;
+		*changed = true;
 	/* the same content staged twice: both renames give the same bytes */
 	s = realloc(r->staged, (r->n_staged + 1) * sizeof(*s));
 	if (!s) {
@@ -651,6 +640,7 @@ static int stage_finish(struct vf_repo *r, char *tmp, const char *name, uint64_t
 	r->staged = s;
 	r->staged[r->n_staged].tmp = tmp;
 	r->staged[r->n_staged].final = final;
+	r->staged[r->n_staged].borrowed = false;
 	r->n_staged++;
 	free(rel);
 	return 0;
@@ -772,26 +762,37 @@ out:
 
 int vf_repo_remove_target(struct vf_repo *r, const char *name, struct vf_err *err)
 {
-	int rc = vf_tuf_targets_remove_target(r->targets, name, err);
+	struct vf_tuf_md *doc;
+	bool *changed;
+	int rc;
 
+	if ((rc = vf_repo_doc_for_target(r, name, &doc, &changed, err)))
+		return rc;
+	rc = vf_tuf_targets_remove_target(doc, name, err);
 	if (rc == -ENOENT)
-		return vf_err_set(err, ENOENT, "target '%s' is not in targets.json (version %llu)",
-				  name, (unsigned long long)r->targets->version);
+		return vf_err_set(err, ENOENT, "target '%s' is not in %s.json (version %llu)", name,
+				  r->selected ? r->selected : doc == r->targets ? "targets" :
+				  "its hash bin's", (unsigned long long)doc->version);
 	if (rc)
 		return rc;
-	r->targets_changed = true;
+	*changed = true;
 	return 0;
 }
 
 int vf_repo_read_target(struct vf_repo *r, const char *name, uint64_t max, struct vf_buf *out,
 			struct vf_err *err)
 {
-	const struct vf_tuf_target *t = vf_tuf_targets_find_target(r->targets, name);
+	const struct vf_tuf_target *t;
 	char *rel = NULL, *path = NULL;
-	struct staged *s;
+	struct vf_repo_staged *s;
+	struct vf_tuf_md *doc;
+	bool *changed;
 	int fd = -1, rc;
 	int64_t n;
 
+	if ((rc = vf_repo_doc_for_target(r, name, &doc, &changed, err)))
+		return rc;
+	t = vf_tuf_targets_find_target(doc, name);
 	if (!t)
 		return vf_err_set(err, ENOENT, "target '%s' is not in targets.json", name);
 	if (t->length > max)
@@ -801,7 +802,7 @@ int vf_repo_read_target(struct vf_repo *r, const char *name, uint64_t max, struc
 		return vf_err_set(err, EINVAL, "target '%s' has no sha256", name);
 	if ((rc = vf_tuf_target_filename(name, t->hashes.sha256, &rel, err)))
 		return rc;
-	path = join(r->tdir, rel);
+	path = vf_repo_join(r->tdir, rel);
 	if (!path) {
 		rc = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
@@ -918,12 +919,6 @@ int vf_repo_set_root(struct vf_repo *r, const struct vf_tuf_md *root, struct vf_
 
 /* ---- publish ------------------------------------------------------------------------------ */
 
-/* A distinct signing key and the keyid root lists it under. */
-struct auth {
-	struct vf_signer *signer;
-	const char *keyid; /* in the root; NULL when root does not list the key */
-};
-
 static time_t expiry_of(const struct vf_repo *r, enum vf_tuf_type t)
 {
 	if (r->opts.expires[t - 1])
@@ -931,83 +926,118 @@ static time_t expiry_of(const struct vf_repo *r, enum vf_tuf_type t)
 	return r->opts.now + (time_t)vf_repo_default_lifetime(t);
 }
 
-/* Check that the given keys meet every role's threshold; one error for all roles. */
-static int check_thresholds(const struct vf_tuf_md *root, const struct auth *a, size_t n,
-			    unsigned mask, struct vf_err *err)
+/*
+ * The distinct keyids among the signers that `au` authorises: out[i] is the
+ * keyid signer i signs under, or NULL. Returns how many distinct ones.
+ */
+static uint64_t authorised(const struct vf_repo_authority *au, struct vf_signer *const *signers,
+			   size_t n, const char **out)
 {
-	struct vf_buf msg = VF_BUF_INIT;
-	int rc = 0;
+	uint64_t count = 0;
 
-	for (enum vf_tuf_type t = VF_TUF_TARGETS; t <= VF_TUF_TIMESTAMP; t++) {
-		const struct vf_tuf_role *role = &root->roles[t - 1];
-		uint64_t have = 0;
-		bool first = true;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = vf_tuf_keys_find_key(au->keys, vf_signer_key(signers[i]));
+		bool ok = false;
 
-		if (!(mask & VF_REPO_ROLE(t)))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			for (size_t k = 0; a[i].keyid && k < role->n_keyids; k++)
-				if (strcmp(role->keyids[k], a[i].keyid) == 0)
-					have++;
-		if (have >= role->threshold)
-			continue;
-		vf_buf_add_fmt(&msg, "%s%s: threshold %llu, %llu authorised key%s given; still "
-			       "needed: %llu more of:", msg.len ? "; " : "", vf_tuf_type_name(t),
-			       (unsigned long long)role->threshold, (unsigned long long)have,
-			       have == 1 ? "" : "s",
-			       (unsigned long long)(role->threshold - have));
-		for (size_t k = 0; k < role->n_keyids; k++) {
-			bool given = false;
-
-			for (size_t i = 0; i < n; i++)
-				given |= a[i].keyid && strcmp(a[i].keyid, role->keyids[k]) == 0;
-			if (given)
-				continue;
-			vf_buf_add_fmt(&msg, "%s %s", first ? "" : ",", role->keyids[k]);
-			first = false;
+		out[i] = NULL;
+		for (size_t k = 0; id && k < au->n_keyids; k++)
+			ok |= strcmp(au->keyids[k], id) == 0;
+		for (size_t j = 0; ok && j < i; j++)
+			ok = !out[j] || strcmp(out[j], id) != 0;
+		if (ok) {
+			out[i] = id;
+			count++;
 		}
 	}
-	if (msg.len)
-		rc = vf_err_set(err, EACCES, "cannot publish: %s", (char *)msg.data);
-	vf_buf_release(&msg);
-	return rc;
+	return count;
 }
 
-/* Sign a document with every authorised key and check the threshold holds. */
-static int sign_role(const struct vf_tuf_md *root, struct vf_tuf_md *md, const struct auth *a,
-		     size_t n, struct vf_err *err)
+/* Whether `keyid` is among the valid signatures of a verification result. */
+static bool in_valid(const struct vf_tuf_verify_result *res, const char *keyid)
 {
-	const char *role = vf_tuf_type_name(md->type);
-	const struct vf_tuf_role *rl = vf_tuf_md_find_role(root, role);
+	for (size_t i = 0; res && i < res->n_valid; i++)
+		if (strcmp(res->valid[i], keyid) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Append "ROLE: threshold T, H authorised keys given; still needed: ..." when
+ * the signers (and, for a document signed offline, its valid signatures)
+ * fall short.
+ */
+static void check_threshold(const struct vf_repo_authority *au, const struct vf_tuf_md *presigned,
+			    struct vf_signer *const *signers, size_t n, const char **ids,
+			    struct vf_buf *msg)
+{
+	struct vf_tuf_verify_result res = { 0 };
+	uint64_t have;
+	bool first = true;
+
+	authorised(au, signers, n, ids);
+	if (presigned)
+		vf_tuf_verify(au->delegator, au->role, presigned, &res, NULL);
+	have = res.n_valid;
+	for (size_t i = 0; i < n; i++)
+		have += ids[i] && !in_valid(&res, ids[i]);
+	if (have >= au->threshold)
+		goto out;
+	vf_buf_add_fmt(msg, "%s%s: threshold %llu, %llu authorised %s; still needed: %llu more "
+		       "of:", msg->len ? "; " : "", au->role, (unsigned long long)au->threshold,
+		       (unsigned long long)have, presigned ? "signatures (offline and given)" :
+		       have == 1 ? "key given" : "keys given",
+		       (unsigned long long)(au->threshold - have));
+	for (size_t k = 0; k < au->n_keyids; k++) {
+		bool given = in_valid(&res, au->keyids[k]);
+
+		for (size_t i = 0; i < n; i++)
+			given |= ids[i] && strcmp(ids[i], au->keyids[k]) == 0;
+		if (given)
+			continue;
+		vf_buf_add_fmt(msg, "%s %s", first ? "" : ",", au->keyids[k]);
+		first = false;
+	}
+out:
+	vf_tuf_verify_result_release(&res);
+}
+
+/*
+ * Sign a document with every authorised key and check that the threshold
+ * holds. `keep`: a document signed offline keeps its signatures.
+ */
+static int sign_doc(const struct vf_repo_authority *au, struct vf_tuf_md *md, bool keep,
+		    struct vf_signer *const *signers, size_t n, const char **ids,
+		    struct vf_err *err)
+{
 	struct vf_buf canon = VF_BUF_INIT;
 	struct vf_tuf_verify_result res = { 0 };
 	int rc;
 
-	vf_tuf_md_clear_signatures(md);
+	if (!keep)
+		vf_tuf_md_clear_signatures(md);
 	if ((rc = vf_tuf_md_format_signed(md, &canon, err))) {
-		vf_err_prefix(err, "%s", role);
+		vf_err_prefix(err, "%s", au->role);
 		goto out;
 	}
+	authorised(au, signers, n, ids);
 	for (size_t i = 0; i < n; i++) {
-		bool ok = false;
 		uint8_t *sig = NULL;
 		size_t sig_len = 0;
 
-		for (size_t k = 0; a[i].keyid && k < rl->n_keyids; k++)
-			ok |= strcmp(rl->keyids[k], a[i].keyid) == 0;
-		if (!ok)
+		if (!ids[i])
 			continue;
-		if ((rc = vf_signer_sign(a[i].signer, canon.data, canon.len, &sig, &sig_len, err))) {
-			vf_err_prefix(err, "signing %s with key %s", role, a[i].keyid);
+		if ((rc = vf_signer_sign(signers[i], canon.data, canon.len, &sig, &sig_len, err))) {
+			vf_err_prefix(err, "signing %s with key %s", au->role, ids[i]);
 			goto out;
 		}
-		rc = vf_tuf_md_add_signature(md, a[i].keyid, sig, sig_len, err);
+		rc = vf_tuf_md_add_signature(md, ids[i], sig, sig_len, err);
 		free(sig);
 		if (rc)
 			goto out;
 	}
-	if ((rc = vf_tuf_verify(root, role, md, &res, err)))
-		vf_err_prefix(err, "the new %s does not verify", role);
+	/* signatures are not part of the signed bytes: verify over the same ones */
+	if ((rc = vf_tuf_verify_signed(au->delegator, au->role, md, &canon, &res, err)))
+		vf_err_prefix(err, "the new %s does not verify", au->role);
 out:
 	vf_tuf_verify_result_release(&res);
 	vf_buf_release(&canon);
@@ -1043,18 +1073,24 @@ out:
 	return rc;
 }
 
+int vf_repo_write_file(const char *path, const struct vf_buf *text, struct vf_err *err)
+{
+	return write_atomic(path, text, NULL, err);
+}
+
 /* Format a document and write it as metadata/<file>; meta gets its length and sha256. */
-static int write_md(struct vf_repo *r, const struct vf_tuf_md *md, const char *partial_point,
-		    uint64_t *ret_len, struct vf_tuf_hashes *ret_h, struct vf_err *err)
+static int write_md(struct vf_repo *r, const char *role, const struct vf_tuf_md *md,
+		    const char *partial_point, uint64_t *ret_len, struct vf_tuf_hashes *ret_h,
+		    struct vf_err *err)
 {
 	uint64_t version = md->type == VF_TUF_TIMESTAMP ? 0 : md->version;
 	struct vf_buf text = VF_BUF_INIT;
 	char *name = NULL, *path = NULL;
 	int rc;
 
-	if ((rc = vf_tuf_role_filename(vf_tuf_type_name(md->type), version, &name, err)))
+	if ((rc = vf_tuf_role_filename(role, version, &name, err)))
 		goto out;
-	path = join(r->mdir, name);
+	path = vf_repo_join(r->mdir, name);
 	if (!path) {
 		rc = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
@@ -1090,77 +1126,130 @@ static int sync_fs_of(const char *dir, struct vf_err *err)
 }
 
 /* Move the staged target files to their content-addressed names, durably. */
+/* Below this many files, fsync each one; above, one syncfs is cheaper. */
+#define FSYNC_EACH_MAX 64
+
+static int fsync_path(const char *path, struct vf_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return vf_err_sys(err, errno, "cannot open '%s'", path);
+	if (fsync(fd) < 0) {
+		e = errno;
+		close(fd);
+		return vf_err_sys(err, e, "cannot fsync '%s'", path);
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Move the staged target files to their content-addressed names, durably:
+ * contents flushed before the renames, directories after.
+ */
 static int commit_staged(struct vf_repo *r, struct vf_err *err)
 {
+	bool each = r->n_staged <= FSYNC_EACH_MAX;
 	int rc;
 
 	if (mkdir(r->tdir, 0755) < 0 && errno != EEXIST)
 		return vf_err_sys(err, errno, "cannot create '%s'", r->tdir);
 	if (!r->n_staged)
 		return 0;
-	if ((rc = sync_fs_of(r->sdir, err)))
+	for (size_t i = 0; each && i < r->n_staged; i++)
+		if ((rc = fsync_path(r->staged[i].tmp, err)))
+			return rc;
+	if (!each && (rc = sync_fs_of(r->dir, err)))
 		return rc;
 	for (size_t i = 0; i < r->n_staged; i++) {
-		struct staged *s = &r->staged[i];
+		struct vf_repo_staged *s = &r->staged[i];
 		char *slash = strrchr(s->final, '/');
 
+		bool sub;
+
 		*slash = '\0';
-		rc = strcmp(s->final, r->tdir) == 0 ? 0 : mkdir_p(s->final, err);
+		sub = strcmp(s->final, r->tdir) != 0;
+		rc = sub ? vf_repo_mkdir_p(s->final, err) : 0;
 		*slash = '/';
 		if (rc)
 			return rc;
 		if (rename(s->tmp, s->final) < 0)
 			return vf_err_sys(err, errno, "cannot rename '%s' to '%s'", s->tmp, s->final);
+		if (each && sub) {
+			*slash = '\0';
+			rc = fsync_dir(s->final, err);
+			*slash = '/';
+			if (rc)
+				return rc;
+		}
 		free(s->tmp);
 		s->tmp = NULL;
 	}
-	if ((rc = sync_fs_of(r->tdir, err)) || (rc = fsync_dir(r->tdir, err)))
+	if (!each && (rc = sync_fs_of(r->tdir, err)))
 		return rc;
-	return 0;
+	return fsync_dir(r->tdir, err);
+}
+
+/* Who may sign a top-level role: the root being published. */
+static int top_authority(struct vf_repo *r, enum vf_tuf_type t, struct vf_repo_authority *au,
+			 struct vf_err *err)
+{
+	return vf_repo_authority_of(r, vf_tuf_type_name(t), au, err);
 }
 
 int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
 		    unsigned refresh, struct vf_err *err)
 {
-	const struct vf_tuf_md *root = vf_repo_root(r);
+	struct vf_buf msg = VF_BUF_INIT;
 	struct vf_tuf_hashes th, sh;
 	uint64_t tlen = 0, slen = 0;
-	struct auth *a = NULL;
-	size_t na = 0;
+	const char **ids = NULL;
+	bool any_role = false;
 	unsigned mask = refresh & (VF_REPO_ROLE(VF_TUF_TARGETS) | VF_REPO_ROLE(VF_TUF_SNAPSHOT) |
 				   VF_REPO_ROLE(VF_TUF_TIMESTAMP));
 	int rc;
 
-	if (r->creating)
-		mask |= VF_REPO_ROLE(VF_TUF_TARGETS);
-	if (r->targets_changed)
+	for (size_t i = 0; i < r->n_roles; i++)
+		any_role |= !r->roles[i].gone && (r->roles[i].changed || r->roles[i].removed);
+	if (r->creating || r->targets_changed)
 		mask |= VF_REPO_ROLE(VF_TUF_TARGETS);
 	mask |= r->changed_keys;
-	if (mask & VF_REPO_ROLE(VF_TUF_TARGETS))
+	if (mask & VF_REPO_ROLE(VF_TUF_TARGETS) || any_role)
 		mask |= VF_REPO_ROLE(VF_TUF_SNAPSHOT);
 	if (mask & VF_REPO_ROLE(VF_TUF_SNAPSHOT))
 		mask |= VF_REPO_ROLE(VF_TUF_TIMESTAMP);
 	if (!mask && !r->new_root && !r->n_staged)
 		return 0;
-
-	/* the distinct keys given, and the keyids root lists them under */
-	a = calloc(n ? n : 1, sizeof(*a));
-	if (!a)
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids)
 		return vf_err_set(err, ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const char *id = vf_tuf_keys_find_key(&root->keys, vf_signer_key(signers[i]));
-		bool dup = false;
 
-		for (size_t k = 0; id && k < na; k++)
-			dup |= a[k].keyid && strcmp(a[k].keyid, id) == 0;
-		if (dup)
+	/* every role must be signable before anything is written */
+	for (size_t i = 0; i < r->n_roles; i++) {
+		struct vf_repo_authority au;
+
+		if (!r->roles[i].changed || r->roles[i].removed)
 			continue;
-		a[na].signer = signers[i];
-		a[na].keyid = id;
-		na++;
+		if ((rc = vf_repo_authority_of(r, r->roles[i].name, &au, err)))
+			goto out;
+		check_threshold(&au, r->roles[i].presigned ? r->roles[i].md : NULL, signers, n, ids,
+				&msg);
 	}
-	if ((rc = check_thresholds(root, a, na, mask, err)))
+	for (enum vf_tuf_type t = VF_TUF_TARGETS; t <= VF_TUF_TIMESTAMP; t++) {
+		struct vf_repo_authority au;
+
+		if (!(mask & VF_REPO_ROLE(t)))
+			continue;
+		if ((rc = top_authority(r, t, &au, err)))
+			goto out;
+		check_threshold(&au, t == VF_TUF_TARGETS && r->targets_presigned ? r->targets : NULL,
+				signers, n, ids, &msg);
+	}
+	if (msg.len) {
+		rc = vf_err_set(err, EACCES, "cannot publish: %s", (char *)msg.data);
 		goto out;
+	}
 	for (enum vf_tuf_type t = VF_TUF_TARGETS; t <= VF_TUF_TIMESTAMP; t++) {
 		char when[VF_TUF_TIME_LEN + 1];
 
@@ -1175,41 +1264,90 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 		}
 	}
 
-	/* build and sign the new documents (in memory) */
+	/* sign the targets-type documents in memory first: nothing written yet */
+	for (size_t i = 0; i < r->n_roles; i++) {
+		struct vf_repo_role *ro = &r->roles[i];
+		struct vf_repo_authority au;
+
+		if (!ro->changed || ro->removed)
+			continue;
+		if (!ro->presigned) {
+			ro->md->version++;
+			ro->md->expires = expiry_of(r, VF_TUF_TARGETS);
+		}
+		if ((rc = vf_repo_authority_of(r, ro->name, &au, err)) ||
+		    (rc = sign_doc(&au, ro->md, ro->presigned, signers, n, ids, err)))
+			goto out;
+	}
 	if (mask & VF_REPO_ROLE(VF_TUF_TARGETS)) {
-		r->targets->version++;
-		r->targets->expires = expiry_of(r, VF_TUF_TARGETS);
-		if ((rc = sign_role(root, r->targets, a, na, err)))
+		struct vf_repo_authority au;
+
+		if (!r->targets_presigned) {
+			r->targets->version++;
+			r->targets->expires = expiry_of(r, VF_TUF_TARGETS);
+		}
+		if ((rc = top_authority(r, VF_TUF_TARGETS, &au, err)) ||
+		    (rc = sign_doc(&au, r->targets, r->targets_presigned, signers, n, ids, err)))
 			goto out;
 	}
 
-	/* target files, then root, then targets, snapshot, timestamp */
+	/* target files, then root, then targets-type roles, snapshot, timestamp */
 	if ((rc = commit_staged(r, err)))
 		goto out;
 	crash_point("after-target-files");
-	if ((mask || r->new_root) && (r->creating || r->new_root)) {
+	if (mkdir(r->mdir, 0755) < 0 && errno != EEXIST) {
+		rc = vf_err_sys(err, errno, "cannot create '%s'", r->mdir);
+		goto out;
+	}
+	if (r->creating || r->new_root) {
 		const struct vf_tuf_md *nr = r->new_root ? r->new_root : r->root;
 		char *name = NULL, *path;
 
 		if ((rc = vf_tuf_role_filename("root", nr->version, &name, err)))
 			goto out;
-		path = join(r->mdir, name);
+		path = vf_repo_join(r->mdir, name);
 		free(name);
 		if (!path) {
 			rc = vf_err_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
-		if (mkdir(r->mdir, 0755) < 0 && errno != EEXIST)
-			rc = vf_err_sys(err, errno, "cannot create '%s'", r->mdir);
-		else
-			rc = vf_tuf_md_save(nr, path, err);
+		rc = vf_tuf_md_save(nr, path, err);
 		free(path);
 		if (rc)
 			goto out;
 		crash_point("after-root");
 	}
+	for (size_t i = 0; i < r->n_roles; i++) {
+		struct vf_repo_role *ro = &r->roles[i];
+		char *meta_name = NULL;
+		struct vf_tuf_hashes h;
+		uint64_t len;
+
+		if (ro->gone || (!ro->changed && !ro->removed))
+			continue;
+		if (asprintf(&meta_name, "%s.json", ro->name) < 0) {
+			rc = vf_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		if (ro->removed) {
+			/*
+			 * A removed role keeps its snapshot entry at its last version:
+			 * clients refuse a snapshot that drops a file their trusted
+			 * snapshot lists (TUF 5.5.5).
+			 */
+			rc = 0;
+		} else if (!(rc = write_md(r, ro->name, ro->md, NULL, &len, &h, err))) {
+			rc = vf_tuf_md_set_meta(r->snapshot, meta_name, ro->md->version,
+						(int64_t)len, &h, err);
+		}
+		free(meta_name);
+		if (rc)
+			goto out;
+	}
+	if (any_role)
+		crash_point("after-delegated");
 	if (mask & VF_REPO_ROLE(VF_TUF_TARGETS)) {
-		if ((rc = write_md(r, r->targets, "targets-partial", &tlen, &th, err)))
+		if ((rc = write_md(r, "targets", r->targets, "targets-partial", &tlen, &th, err)))
 			goto out;
 		crash_point("after-targets");
 		if ((rc = vf_tuf_md_set_meta(r->snapshot, "targets.json", r->targets->version,
@@ -1217,10 +1355,13 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 			goto out;
 	}
 	if (mask & VF_REPO_ROLE(VF_TUF_SNAPSHOT)) {
+		struct vf_repo_authority au;
+
 		r->snapshot->version++;
 		r->snapshot->expires = expiry_of(r, VF_TUF_SNAPSHOT);
-		if ((rc = sign_role(root, r->snapshot, a, na, err)) ||
-		    (rc = write_md(r, r->snapshot, "snapshot-partial", &slen, &sh, err)))
+		if ((rc = top_authority(r, VF_TUF_SNAPSHOT, &au, err)) ||
+		    (rc = sign_doc(&au, r->snapshot, false, signers, n, ids, err)) ||
+		    (rc = write_md(r, "snapshot", r->snapshot, "snapshot-partial", &slen, &sh, err)))
 			goto out;
 		crash_point("after-snapshot");
 		if ((rc = vf_tuf_md_set_meta(r->timestamp, "snapshot.json", r->snapshot->version,
@@ -1228,10 +1369,14 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 			goto out;
 	}
 	if (mask & VF_REPO_ROLE(VF_TUF_TIMESTAMP)) {
+		struct vf_repo_authority au;
+
 		r->timestamp->version++;
 		r->timestamp->expires = expiry_of(r, VF_TUF_TIMESTAMP);
-		if ((rc = sign_role(root, r->timestamp, a, na, err)) ||
-		    (rc = write_md(r, r->timestamp, "timestamp-partial", NULL, NULL, err)))
+		if ((rc = top_authority(r, VF_TUF_TIMESTAMP, &au, err)) ||
+		    (rc = sign_doc(&au, r->timestamp, false, signers, n, ids, err)) ||
+		    (rc = write_md(r, "timestamp", r->timestamp, "timestamp-partial", NULL, NULL,
+				   err)))
 			goto out;
 		crash_point("after-timestamp");
 	}
@@ -1242,10 +1387,17 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 		r->root = r->new_root;
 		r->new_root = NULL;
 	}
+	for (size_t i = 0; i < r->n_roles; i++)
+		r->roles[i].changed = r->roles[i].presigned = false;
+	r->targets_presigned = false;
+	/* removed roles stay in the array (indices of hash bins must not move) */
+	for (size_t i = 0; i < r->n_roles; i++)
+		r->roles[i].gone |= r->roles[i].removed;
 	r->creating = false;
 	r->targets_changed = false;
 	r->changed_keys = 0;
 out:
-	free(a);
+	vf_buf_release(&msg);
+	free(ids);
 	return rc;
 }

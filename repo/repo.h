@@ -153,6 +153,49 @@ int vf_repo_add_target_data(struct vf_repo *r, const char *name, const void *dat
 /** Remove a target from targets.json; -ENOENT (naming it) when absent. */
 int vf_repo_remove_target(struct vf_repo *r, const char *name, struct vf_err *err);
 
+/* ---- delegations (repo/repo_roles.c) ------------------------------------------------ */
+
+/**
+ * Choose the role that the following target changes (add, remove, read) go
+ * to: "targets", or a delegated role (loaded on demand, its signatures
+ * checked against its delegator). NULL restores the default: a target's
+ * hash bin when targets delegates to bins, else targets. A target added to
+ * a named role must match its paths along the whole delegation chain.
+ */
+int vf_repo_select_role(struct vf_repo *r, const char *role, struct vf_err *err);
+
+/**
+ * Delegate `role` from `from` (NULL: targets) for `paths` (shell-style
+ * patterns, `*` and `?` within one segment) to `keys` with `threshold`
+ * (1..distinct keys). The delegator is re-signed, and the new role's first,
+ * empty version is published with it (so its own keys must sign too).
+ * -EEXIST when a role of that name exists.
+ */
+int vf_repo_add_delegation(struct vf_repo *r, const char *from, const char *role,
+			   const char *const *paths, size_t n_paths,
+			   const struct vf_key *const *keys, size_t n_keys, uint64_t threshold,
+			   bool terminating, struct vf_err *err);
+
+/**
+ * Delegate from targets to 2^bit_length succinct hash bins (TAP 15) named
+ * "<prefix>-<hex index>" (bit_length 1..16), all trusted to `keys` with
+ * `threshold`. Every bin is published (empty or with the targets that
+ * targets.json listed, which move to their bins); later target changes go to
+ * the target's bin only. Refused when targets already delegates.
+ */
+int vf_repo_add_bins(struct vf_repo *r, const char *prefix, unsigned bit_length,
+		     const struct vf_key *const *keys, size_t n_keys, uint64_t threshold,
+		     struct vf_err *err);
+
+/**
+ * Remove the delegation of `role` (from its delegator, or `from` when not
+ * NULL). Its snapshot entry stays at its last version: clients refuse a
+ * snapshot that drops a file their trusted one lists (TUF 5.5.5). Refused
+ * for a role that delegates further (remove those first) and for hash bins.
+ */
+int vf_repo_remove_delegation(struct vf_repo *r, const char *from, const char *role,
+			      struct vf_err *err);
+
 /**
  * Read the current content of target `name` (at most `max` bytes) into
  * `out`, checking its length and sha256 against targets.json; -ENOENT when
@@ -185,6 +228,40 @@ int vf_repo_set_root(struct vf_repo *r, const struct vf_tuf_md *root, struct vf_
  */
 int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
 		    unsigned refresh, struct vf_err *err);
+
+/* ---- staged offline signing (repo/repo_stage.c) ------------------------------------ */
+
+/** The staging area in the repository directory (not served). */
+#define VF_REPO_STAGE_DIR "staged"
+
+/**
+ * Stage the pending changes instead of publishing them: every targets-type
+ * document that changed (targets, delegated roles, new roles; plus targets
+ * when `refresh` has VF_REPO_ROLE(VF_TUF_TARGETS)) gets version + 1 and its
+ * expiry, and is written UNSIGNED to <dir>/staged/metadata/<N>.<role>.json;
+ * staged target files go to <dir>/staged/targets/, and staged/stage.json
+ * records what the stage is based on. Key holders sign copies of the staged
+ * files (vforge metadata sign) and merge them back in place; then
+ * vf_repo_publish_staged(). The staged files' paths (relative to the
+ * repository) go to *ret_files (NULL-terminated, malloc'd; may be NULL).
+ * -EEXIST when a stage exists; -ENODATA when nothing changed.
+ */
+int vf_repo_stage(struct vf_repo *r, unsigned refresh, char ***ret_files, struct vf_err *err);
+
+/**
+ * Publish the stage: it must be based on the current timestamp and root
+ * versions (else -ESTALE: discard and stage again). Each staged document
+ * keeps its offline signatures, gains those of the given signers it
+ * authorises, and must meet its threshold, else nothing is written and the
+ * error names each role and the keyids still needed. Snapshot and timestamp
+ * are then signed with the given signers, and the stage is removed. After
+ * a failure the repository object holds the staged documents: close it.
+ */
+int vf_repo_publish_staged(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
+			   struct vf_err *err);
+
+/** Remove the stage (-ENOENT when there is none). */
+int vf_repo_discard_staged(struct vf_repo *r, struct vf_err *err);
 
 /* ---- validation (repo/validate.c) --------------------------------------------------- */
 

@@ -1,0 +1,100 @@
+/**
+ * @file repo_internal.h
+ * @brief What repo.c (publishing) and repo_roles.c (delegated roles) share:
+ *        the repository object and a few helpers. Not public API.
+ */
+#ifndef VF_REPO_REPO_INTERNAL_H
+#define VF_REPO_REPO_INTERNAL_H
+
+#include "repo/repo.h"
+
+/* A target file written under the staging directory, renamed at publish. */
+struct vf_repo_staged {
+	char *tmp;   /* <repo>/.vforge-staging/<n> */
+	char *final; /* <repo>/targets/[dir/]<sha256>.<base> */
+	bool borrowed; /* tmp belongs to the stage: never removed on close */
+};
+
+/* A delegated targets role: loaded from the repository, or new. */
+struct vf_repo_role {
+	char *name;
+	char *delegator;      /* the role that delegates it ("targets" or another) */
+	struct vf_tuf_md *md;
+	bool changed;         /* to sign and publish as version + 1 */
+	bool removed;         /* its delegation was removed: drop it from snapshot */
+	bool gone;            /* removed and published */
+	bool presigned;       /* staged and signed offline: keep version, expiry, signatures */
+};
+
+struct vf_repo {
+	char *dir, *mdir, *tdir, *sdir;
+	int lock_fd;
+	struct vf_repo_opts opts;
+	struct vf_tuf_md *root, *targets, *snapshot, *timestamp;
+	struct vf_tuf_md *new_root; /* to publish, or NULL */
+	bool creating;
+	bool targets_changed;
+	bool targets_presigned;     /* targets was staged and signed offline */
+	unsigned changed_keys;      /* roles whose keys/threshold the new root changes */
+	struct vf_repo_staged *staged;
+	size_t n_staged;
+	uint64_t staged_seq;
+	struct vf_repo_role *roles; /* delegated roles loaded or created, in load order */
+	size_t n_roles, cap_roles;
+	char *selected;             /* the role target changes go to; NULL: automatic */
+	size_t *bin_role;           /* hash bin i is roles[bin_role[i]], or SIZE_MAX */
+	uint32_t n_bins;            /* 2^bit_length when targets delegates to bins */
+};
+
+/** Who may sign a role: keyids and threshold, and the key set holding them. */
+struct vf_repo_authority {
+	const char *role;
+	const struct vf_tuf_md *delegator;  /* root, or the delegating targets document */
+	char *const *keyids;
+	size_t n_keyids;
+	uint64_t threshold;
+	const struct vf_tuf_keys *keys;
+};
+
+/** "<a>/<b>", malloc'd; NULL on ENOMEM. */
+char *vf_repo_join(const char *a, const char *b);
+
+/**
+ * Load metadata/<name> of `type`, checking length and hashes against `pin`
+ * (may be NULL); keyids are parsed as opaque names.
+ */
+int vf_repo_load_pinned(struct vf_repo *r, const char *name, enum vf_tuf_type type,
+			const struct vf_tuf_meta *pin, struct vf_tuf_md **ret, struct vf_err *err);
+
+/**
+ * The document that holds (or will hold) target `path`: the selected role,
+ * else the target's hash bin when targets delegates to bins, else targets.
+ * *ret_changed is the flag to raise when the document changes. A selected
+ * named role must be trusted for `path` along its whole delegation chain.
+ */
+int vf_repo_doc_for_target(struct vf_repo *r, const char *path, struct vf_tuf_md **ret_md,
+			   bool **ret_changed, struct vf_err *err);
+
+/** Find or load a delegated role by name (-ENOENT when nothing delegates it). */
+int vf_repo_role_get(struct vf_repo *r, const char *name, struct vf_repo_role **ret,
+		     struct vf_err *err);
+
+/** Who may sign `role` (a top-level role or a delegated one, loading delegators). */
+int vf_repo_authority_of(struct vf_repo *r, const char *role, struct vf_repo_authority *ret,
+			 struct vf_err *err);
+
+/** Write `text` to `path` atomically (temporary file, fsync, rename, fsync of the directory). */
+int vf_repo_write_file(const char *path, const struct vf_buf *text, struct vf_err *err);
+
+/** Create a directory and its parents (mode 0755). */
+int vf_repo_mkdir_p(const char *path, struct vf_err *err);
+
+/** Append a role (the array may move). `md` is taken over on success. */
+int vf_repo_role_push(struct vf_repo *r, const char *name, const char *delegator,
+		      struct vf_tuf_md *md, bool changed, struct vf_repo_role **ret,
+		      struct vf_err *err);
+
+/** Free the delegated roles. */
+void vf_repo_roles_free(struct vf_repo *r);
+
+#endif
