@@ -175,6 +175,8 @@ int cmd_key(int argc, char **argv);
 int cmd_root(int argc, char **argv);
 int cmd_repo(int argc, char **argv);
 int cmd_metadata(int argc, char **argv);
+int cmd_delegation(int argc, char **argv);
+extern const char vf_cli_delegation_help[]; /* cmd_delegation.c */
 
 /* Help texts of the larger commands, defined next to them. */
 #define VF_CLI_ROOT_HELP vf_cli_root_help
@@ -188,6 +190,8 @@ extern const char vf_cli_metadata_help[]; /* cmd_metadata.c */
 int vf_cli_repo_add_update(const struct vf_cli_cmd *cmd, int argc, char **argv);  /* cmd_repo_update.c */
 int vf_cli_repo_validate(const struct vf_cli_cmd *cmd, int argc, char **argv);    /* cmd_repo_check.c */
 int vf_cli_repo_expirations(const struct vf_cli_cmd *cmd, int argc, char **argv); /* cmd_repo_check.c */
+/* `vforge root rotate` publishes through the repository code (cmd_repo.c). */
+int vf_cli_root_rotate(const struct vf_cli_cmd *cmd, int argc, char **argv);
 
 /* ---- shared by root and metadata signing (cli_sign.c) ------------------------------- *
  *

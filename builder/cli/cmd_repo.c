@@ -29,6 +29,8 @@ const char vf_cli_repo_help[] =
 	"  --dir DIR            add every regular file below DIR as a target named by\n"
 	"                       its path relative to DIR (also for add-targets)\n"
 	"add-targets  add or replace targets (FILE[=NAME] operands) and remove others\n"
+	"  --role ROLE          the delegated role the targets go to (default: their hash\n"
+	"                       bin when targets delegates to bins, else targets)\n"
 	"  --remove NAME        remove a target from targets.json (its file stays for\n"
 	"                       clients holding older metadata); many allowed\n"
 	"add-update   copy a build's update targets and add it to manifest.json\n"
@@ -38,6 +40,13 @@ const char vf_cli_repo_help[] =
 	"  --waves FILE|default the rollout waves (default: Bottlerocket's 6-day plan)\n"
 	"  --max-version V      the newest version clients of this variant and arch may\n"
 	"                       run (default: the newest published)\n"
+	"stage        as add-targets (and --role, --expires targets=WHEN), but write the\n"
+	"             changed targets-type metadata UNSIGNED to <repo>/staged/ for key\n"
+	"             holders to sign offline (vforge metadata sign/merge); takes no --key\n"
+	"publish-staged  publish the stage once every staged role meets its threshold\n"
+	"             (offline signatures plus any --key given); --key signs snapshot and\n"
+	"             timestamp; refused when the repository changed since staging\n"
+	"discard-staged  remove the stage\n"
 	"refresh      re-sign roles with new versions and expiry\n"
 	"  --role ROLE          targets, snapshot or timestamp (default timestamp); a\n"
 	"                       role re-signs the ones that pin it (targets > snapshot >\n"
@@ -54,11 +63,14 @@ const char vf_cli_repo_help[] =
 	"the keys do not meet is refused before anything is written, listing the keyids\n"
 	"still needed.\n";
 
-enum { OPT_ROOT = 256, OPT_TARGET, OPT_DIR, OPT_REMOVE, OPT_ROLE, OPT_JSON, OPT_HELP };
+enum {
+	OPT_ROOT = 256, OPT_NEW_ROOT, OPT_TARGET, OPT_DIR, OPT_REMOVE, OPT_ROLE, OPT_JSON, OPT_HELP
+};
 
 static const struct option repo_options[] = {
 	VF_CLI_REPO_LONGOPTS,
 	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "new-root", required_argument, NULL, OPT_NEW_ROOT },
 	{ "target", required_argument, NULL, OPT_TARGET },
 	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "remove", required_argument, NULL, OPT_REMOVE },
@@ -79,6 +91,7 @@ struct args {
 	const char **removes;
 	size_t n_removes;
 	unsigned roles;
+	const char *target_role; /* add-targets --role */
 	bool json;
 	const char *repo;
 };
@@ -106,8 +119,10 @@ static void args_release(struct args *a)
 static int parse(const struct vf_cli_cmd *cmd, const char *sub, int argc, char **argv,
 		 struct args *a)
 {
-	bool create = strcmp(sub, "create") == 0, add = strcmp(sub, "add-targets") == 0;
-	bool refresh = strcmp(sub, "refresh") == 0;
+	bool create = strcmp(sub, "create") == 0;
+	bool add = strcmp(sub, "add-targets") == 0 || strcmp(sub, "stage") == 0;
+	bool keyless = strcmp(sub, "stage") == 0 || strcmp(sub, "discard-staged") == 0;
+	bool refresh = strcmp(sub, "refresh") == 0, rotate = strcmp(sub, "rotate") == 0;
 	int opt, r;
 
 	memset(a, 0, sizeof(*a));
@@ -124,6 +139,11 @@ static int parse(const struct vf_cli_cmd *cmd, const char *sub, int argc, char *
 		case OPT_ROOT:
 			if (!create && !refresh)
 				return vf_cli_usage(cmd, "%s: --root is for create and refresh", sub);
+			a->root = optarg;
+			break;
+		case OPT_NEW_ROOT:
+			if (!rotate)
+				return vf_cli_usage(cmd, "%s: --new-root is for vforge root rotate", sub);
 			a->root = optarg;
 			break;
 		case OPT_TARGET:
@@ -148,8 +168,12 @@ static int parse(const struct vf_cli_cmd *cmd, const char *sub, int argc, char *
 		case OPT_ROLE: {
 			enum vf_tuf_type t = vf_tuf_type_from_name(optarg);
 
+			if (add) {
+				a->target_role = optarg;
+				break;
+			}
 			if (!refresh)
-				return vf_cli_usage(cmd, "%s: --role is for refresh", sub);
+				return vf_cli_usage(cmd, "%s: --role is for refresh and add-targets", sub);
 			if (!t || t == VF_TUF_ROOT)
 				return vf_cli_usage(cmd, "--role: expected targets, snapshot or "
 						    "timestamp, got '%s'", optarg);
@@ -180,10 +204,16 @@ static int parse(const struct vf_cli_cmd *cmd, const char *sub, int argc, char *
 	}
 	if (create && !a->root)
 		return vf_cli_usage(cmd, "create: --root <root.json> is required");
-	if (add && !a->n_targets && !a->n_removes && !a->n_dirs)
-		return vf_cli_usage(cmd, "add-targets: nothing to do (give FILE[=NAME] operands or "
-				    "--remove NAME)");
-	if (!a->common.n_keys)
+	if (rotate && !a->root)
+		return vf_cli_usage(cmd, "rotate: --new-root <N+1.root.json> is required");
+	if (add && !a->n_targets && !a->n_removes && !a->n_dirs &&
+	    !a->common.expires_text[VF_TUF_TARGETS - 1])
+		return vf_cli_usage(cmd, "%s: nothing to do (give FILE[=NAME] operands or "
+				    "--remove NAME)", sub);
+	if (keyless && a->common.n_keys)
+		return vf_cli_usage(cmd, "%s: takes no --key (key holders sign the staged files "
+				    "with vforge metadata sign)", sub);
+	if (!keyless && !a->common.n_keys)
 		return vf_cli_usage(cmd, "%s: at least one --key is required", sub);
 	return VF_EXIT_OK;
 }
@@ -408,9 +438,26 @@ static int run(const struct vf_cli_cmd *cmd, const char *sub, int argc, char **a
 		if (root && vf_repo_set_root(r, root, &err))
 			goto fail;
 	}
+	if (strcmp(sub, "discard-staged") == 0) {
+		if (vf_repo_discard_staged(r, &err))
+			goto fail;
+		printf("discarded the stage of %s\n", a.repo);
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	if (strcmp(sub, "publish-staged") == 0) {
+		versions(r, before);
+		if (vf_repo_publish_staged(r, signers, a.common.n_keys, &err))
+			goto fail;
+		print_state(r, before, a.json);
+		rc = VF_EXIT_OK;
+		goto out;
+	}
 	versions(r, before);
 	if (strcmp(sub, "create") == 0)
 		before[0] = before[1] = before[2] = before[3] = 0;
+	if (a.target_role && vf_repo_select_role(r, a.target_role, &err))
+		goto fail;
 	for (size_t i = 0; i < a.n_dirs; i++)
 		if (add_dir(r, a.dirs[i], &err))
 			goto fail;
@@ -419,6 +466,23 @@ static int run(const struct vf_cli_cmd *cmd, const char *sub, int argc, char **a
 	for (size_t i = 0; i < a.n_removes; i++)
 		if (vf_repo_remove_target(r, a.removes[i], &err))
 			goto fail;
+	if (strcmp(sub, "stage") == 0) {
+		char **files = NULL;
+
+		if (vf_repo_stage(r, a.roles, &files, &err))
+			goto fail;
+		for (size_t i = 0; files && files[i]; i++) {
+			printf("staged %s\n", files[i]);
+			free(files[i]);
+		}
+		free(files);
+		printf("sign copies with: vforge metadata sign <file> --key REF --root "
+		       "<repo>/metadata/<N>.root.json (or --delegator ... --role ...), merge them "
+		       "back with vforge metadata merge, then: vforge repo publish-staged %s --key "
+		       "<snapshot and timestamp keys>\n", a.repo);
+		rc = VF_EXIT_OK;
+		goto out;
+	}
 	if (vf_repo_publish(r, signers, a.common.n_keys, a.roles, &err))
 		goto fail;
 	print_state(r, before, a.json);
@@ -434,6 +498,11 @@ out:
 	return rc;
 }
 
+int vf_cli_root_rotate(const struct vf_cli_cmd *cmd, int argc, char **argv)
+{
+	return run(cmd, "rotate", argc, argv);
+}
+
 int cmd_repo(int argc, char **argv)
 {
 	const struct vf_cli_cmd *cmd = vf_cli_cmd_find("repo");
@@ -447,7 +516,8 @@ int cmd_repo(int argc, char **argv)
 		return VF_EXIT_OK;
 	}
 	if (strcmp(sub, "create") == 0 || strcmp(sub, "add-targets") == 0 ||
-	    strcmp(sub, "refresh") == 0)
+	    strcmp(sub, "refresh") == 0 || strcmp(sub, "stage") == 0 ||
+	    strcmp(sub, "publish-staged") == 0 || strcmp(sub, "discard-staged") == 0)
 		return run(cmd, sub, argc - 1, argv + 1);
 	if (strcmp(sub, "add-update") == 0)
 		return vf_cli_repo_add_update(cmd, argc - 1, argv + 1);

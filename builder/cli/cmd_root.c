@@ -48,6 +48,10 @@ const char vf_cli_root_help[] =
 	"  verify         show each role's threshold and keys, which root keys signed,\n"
 	"                 what is missing, and the expiry; with --trusted also the\n"
 	"                 previous root's threshold over this file and the version step\n"
+	"  rotate         publish a new root (version current + 1, carrying the current\n"
+	"                 root's threshold and its own) into a repository, re-signing\n"
+	"                 the roles whose keys it changes with the --key signers\n"
+	"                 (docs/rotate-root-keys.md; same as repo refresh --root)\n"
 	"\n"
 	"The editing commands (add-key, remove-key, set-threshold, expire, bump-version)\n"
 	"change the signed content, so they drop the existing signatures (with a note)\n"
@@ -59,7 +63,8 @@ const char vf_cli_root_help[] =
 	"  --expires WHEN     init: the expiry (default 1y after now)\n"
 	"  --now EPOCH        init, expire, verify: the clock (default SOURCE_DATE_EPOCH,\n"
 	"                     else the system clock)\n"
-	"  --key REF          sign: a signing key: PEM file, pkcs11: URI or\n"
+	"  --new-root FILE    rotate: the signed next root\n"
+	"  --key REF          sign, rotate: a signing key: PEM file, pkcs11: URI or\n"
 	"                     exec:<command> (repeatable)\n"
 	"  -o, --output FILE  merge: the file to write (may be one of the inputs)\n"
 	"  --trusted FILE     verify: the previous root.json\n"
@@ -1387,11 +1392,13 @@ int cmd_root(int argc, char **argv)
 
 	if (argc < 2)
 		return vf_cli_usage(self, "missing the subcommand: init, add-key, remove-key, "
-				    "set-threshold, expire, bump-version, sign, merge or verify");
+				    "set-threshold, expire, bump-version, sign, merge, verify or rotate");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		vf_cli_help(self);
 		return VF_EXIT_OK;
 	}
+	if (strcmp(argv[1], "rotate") == 0)
+		return vf_cli_root_rotate(self, argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (strcmp(argv[1], subs[i].name) != 0)
 			continue;
@@ -1402,5 +1409,5 @@ int cmd_root(int argc, char **argv)
 		return subs[i].run(self, &a);
 	}
 	return vf_cli_usage(self, "unknown subcommand '%s': expected init, add-key, remove-key, "
-			    "set-threshold, expire, bump-version, sign, merge or verify", argv[1]);
+			    "set-threshold, expire, bump-version, sign, merge, verify or rotate", argv[1]);
 }

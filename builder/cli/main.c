@@ -63,6 +63,15 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_build,
 	},
 	{
+		"delegation", "delegate targets to other roles or to hash bins in a repository",
+		"vforge delegation add <repo> <role> (--paths PATTERN... | --bins N) --key KEY...\n"
+		"                      [--threshold N] [--terminating] [--from DELEGATOR]\n"
+		"                      --signing-key REF... [--now EPOCH] [--expires ROLE=WHEN]\n"
+		"vforge delegation remove <repo> <role> [--from DELEGATOR] --signing-key REF...",
+		vf_cli_delegation_help,
+		cmd_delegation,
+	},
+	{
 		"inspect", "show a disk image's partitions, file systems and verity, and verify it",
 		"vforge inspect <image> [--json]",
 		"Reads the GPT, each ext4 file system's summary, the verity superblock of HASH-A,\n"
@@ -121,7 +130,8 @@ static const struct vf_cli_cmd commands[] = {
 		"vforge root bump-version <root.json>\n"
 		"vforge root sign <root.json> --key REF [--key REF...] [--previous <previous-root.json>]\n"
 		"vforge root merge <a.json> <b.json> -o <out.json> [--previous <previous-root.json>]\n"
-		"vforge root verify <root.json> [--trusted <previous-root.json>] [--now EPOCH] [--json]",
+		"vforge root verify <root.json> [--trusted <previous-root.json>] [--now EPOCH] [--json]\n"
+		"vforge root rotate <repo> --new-root <N+1.root.json> --key REF... [--now EPOCH]",
 		VF_CLI_ROOT_HELP,
 		cmd_root,
 	},
@@ -129,9 +139,13 @@ static const struct vf_cli_cmd commands[] = {
 		"repo", "create, update, re-sign, validate a TUF repository",
 		"vforge repo create <repo> --root <root.json> --key REF... [--target FILE[=NAME]...] [--dir DIR]\n"
 		"vforge repo add-targets <repo> --key REF... [FILE[=NAME]...] [--dir DIR] [--remove NAME...]\n"
+		"                        [--role ROLE]\n"
 		"vforge repo add-update <repo> --key REF... --build <build.json> [--waves FILE|default]\n"
 		"                       [--max-version V]\n"
 		"vforge repo refresh <repo> --key REF... [--role timestamp|snapshot|targets]...\n"
+		"vforge repo stage <repo> [FILE[=NAME]...] [--dir DIR] [--remove NAME...] [--role ROLE]\n"
+		"vforge repo publish-staged <repo> --key REF...\n"
+		"vforge repo discard-staged <repo>\n"
 		"vforge repo validate <repo> --root <trusted-root.json> [--now EPOCH] [--json]\n"
 		"vforge repo expirations <repo> [--within DURATION] [--now EPOCH] [--json]",
 		VF_CLI_REPO_CMD_HELP,

@@ -4,12 +4,20 @@
 // on the loopback interface and downloads its targets.
 //
 //   node tests/interop/tuf-client.mjs --metadata-dir DIR --metadata-url URL
-//        --targets-url URL --out DIR [--target NAME]... [--all-targets]
+//        --targets-url URL --out DIR [--target NAME]... [--all-targets] [--delegated]
 //
 // DIR holds the trusted root.json; tuf-js keeps its trusted state there
 // (root.json, timestamp.json, snapshot.json, targets.json), so a second run
 // with the same DIR is an update, not a first run. --all-targets downloads
 // every target listed in the verified targets.json after the refresh.
+// --delegated loads every delegated role reachable from targets.json (named
+// roles and succinct hash bins, pre-order depth first in delegation order,
+// each verified by tuf-js against its delegator and the snapshot) and prints
+// "role <name> <version>" for each; with --all-targets the targets those
+// roles list are downloaded too. Every target is looked up with tuf-js's own
+// search (Updater.getTargetInfo: the paths of every delegation on the way,
+// terminating delegations), so a target a role lists outside its delegated
+// paths, or behind a terminating delegation, is not found.
 // Prints "target <name> <length>" per downloaded file and "ok"; on an error
 // prints "tuf-js: <error class>: <message>" on stderr and exits 1 (2: usage).
 // Only loopback URLs are accepted: the tests never use the network.
@@ -22,7 +30,7 @@ const { Updater } = require('tuf-js');
 
 const USAGE =
 	'usage: tuf-client.mjs --metadata-dir DIR --metadata-url URL --targets-url URL --out DIR\n' +
-	'                      [--target NAME]... [--all-targets]';
+	'                      [--target NAME]... [--all-targets] [--delegated]';
 
 function usage(msg) {
 	process.stderr.write(`tuf-client: ${msg}\n${USAGE}\n`);
@@ -30,7 +38,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-	const a = { targets: [], all: false };
+	const a = { targets: [], all: false, delegated: false };
 	const valued = {
 		'--metadata-dir': 'metadataDir',
 		'--metadata-url': 'metadataUrl',
@@ -59,6 +67,8 @@ function parseArgs(argv) {
 			a.targets.push(take());
 		} else if (opt === '--all-targets' && val === undefined) {
 			a.all = true;
+		} else if (opt === '--delegated' && val === undefined) {
+			a.delegated = true;
 		} else {
 			usage(`unknown argument '${argv[i]}'`);
 		}
@@ -96,6 +106,35 @@ function errorLine(err) {
 class TargetNotFoundError extends Error {}
 class BadTargetPathError extends Error {}
 
+// The names of the roles a targets document delegates to, in delegation order.
+function delegatedRoleNames(signed) {
+	const d = signed.delegations;
+	if (!d) return [];
+	if (d.roles) return Object.values(d.roles).map((r) => r.name);
+	if (d.succinctRoles) return [...d.succinctRoles.getRoles()];
+	return [];
+}
+
+// Load every delegated role reachable from targets, pre-order depth first,
+// through the Updater (download, hashes and version from snapshot, signatures
+// by the delegator's keys, expiry); returns [{name, signed}] in visit order.
+async function loadDelegatedRoles(updater) {
+	const seen = new Set(['targets']);
+	const order = [];
+	const top = updater.trustedSet.targets.signed;
+	const stack = delegatedRoleNames(top).reverse().map((name) => ({ name, parent: 'targets' }));
+	while (stack.length > 0) {
+		const { name, parent } = stack.pop();
+		if (seen.has(name)) continue;
+		seen.add(name);
+		const md = await updater.loadTargets(name, parent);
+		order.push({ name, signed: md.signed });
+		const children = delegatedRoleNames(md.signed).reverse();
+		stack.push(...children.map((c) => ({ name: c, parent: name })));
+	}
+	return order;
+}
+
 async function main() {
 	const a = parseArgs(process.argv.slice(2));
 	const rootFile = path.join(a.metadataDir, 'root.json');
@@ -117,6 +156,17 @@ async function main() {
 		// tuf-js persisted (or loaded and verified) targets.json during refresh()
 		const t = JSON.parse(fs.readFileSync(path.join(a.metadataDir, 'targets.json'), 'utf8'));
 		names.push(...Object.keys(t.signed.targets).sort());
+	}
+	if (a.delegated) {
+		const listed = new Set(names);
+		for (const { name, signed } of await loadDelegatedRoles(updater)) {
+			process.stdout.write(`role ${name} ${signed.version}\n`);
+			if (!a.all) continue;
+			for (const t of Object.keys(signed.targets).sort()) {
+				if (!listed.has(t)) names.push(t);
+				listed.add(t);
+			}
+		}
 	}
 	for (const name of names) {
 		const info = await updater.getTargetInfo(name);
