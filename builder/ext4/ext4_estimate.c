@@ -214,6 +214,7 @@ int vf_ext4_min_size(const struct vf_ext4_params *prm, const struct vf_ext4_need
 		int r;
 
 		q.size = mib * MIB;
+		q.offset = 0; /* sizing is the same wherever the file system goes */
 		inodes = prm->inodes ? prm->inodes :
 				       vf_ext4_default_inodes(&q, need->inodes, mib * per_mib);
 		r = vf_ext4_mkfs("vforge-sizing", vf_ext4_mem_io_manager(), &q, inodes, &fs, &g,

@@ -193,7 +193,7 @@ out:
 		ext2fs_free(fs);
 	vf_fs_atomic_release(&a);
 	vf_ext4_plan_release(&plan);
-	if (r && opts->in_place) {
+	if (r && opts && opts->in_place) {
 		vf_err_prefix(err, "ext4 file system at offset %llu of '%s'",
 			      (unsigned long long)opts->offset, path);
 	} else if (r) {

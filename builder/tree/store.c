@@ -533,6 +533,12 @@ static int open_packed(const struct vf_tree_store *s, const struct known *k, str
 		}
 		left -= (uint64_t)n;
 	}
+	/* the promised copy "at offset 0, like a file": sendfile moved the position */
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		r = vf_err_sys(err, errno, "cannot rewind a stored content");
+		close(fd);
+		return r;
+	}
 	return fd;
 }
 

@@ -147,6 +147,7 @@ expect_err "does not verify"
 sed -i 's/"root_size": "32MiB"/"root_size": "1MiB"/' "$TMP/v/variant.json"
 expect_exit 1 "$VFORGE" build "$TMP/v" -o "$TMP/d"
 expect_err "ROOT-A"
+expect_err "does not fit"
 [ -z "$(ls -A "$TMP/d" 2>/dev/null)" ] || fail "a failed build left files: $(ls -A "$TMP/d")"
 sed -i 's/"root_size": "1MiB"/"root_size": "3MiB"/' "$TMP/v/variant.json"
 expect_exit 0 "$VFORGE" build "$TMP/v" -o "$TMP/e" --minimize
