@@ -246,6 +246,27 @@ static void test_bins(void **state)
 	free(repo);
 }
 
+/* More bins than are fsync'd one by one: written as a batch (one syncfs). */
+static void test_many_bins(void **state)
+{
+	char *repo = make_repo(*state), *md = vf_test_path(repo, "metadata"), *list;
+	const struct vf_key *kb[] = { key(6) };
+	struct vf_err err = { 0 };
+	struct vf_repo *r = open_at(repo);
+
+	assert_int_equal(vf_repo_add_bins(r, "b", 8, kb, 1, 1, &err), 0);
+	publish(r);
+	vf_repo_close(r);
+	list = vf_test_list_dir(md);
+	vf_test_assert_contains(list, "1.b-00.json");
+	vf_test_assert_contains(list, "1.b-ff.json");
+	assert_null(strstr(list, ".tmp."));
+	assert_valid(repo);
+	free(list);
+	free(md);
+	free(repo);
+}
+
 static void test_stage(void **state)
 {
 	char *repo = make_repo(*state), *staged, *sdir;
@@ -329,6 +350,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		vf_test_in_tmpdir(test_delegation),
 		vf_test_in_tmpdir(test_bins),
+		vf_test_in_tmpdir(test_many_bins),
 		vf_test_in_tmpdir(test_stage),
 	};
 
