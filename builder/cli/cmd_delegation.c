@@ -32,10 +32,13 @@ const char vf_cli_delegation_help[] =
 	"  --signing-key REF    a key that signs the publish: the delegator's, the new\n"
 	"                       role's own (for its first, empty version), snapshot and\n"
 	"                       timestamp (repeatable)\n"
+	"  --stage              write the changed metadata unsigned to <repo>/staged/\n"
+	"                       instead of publishing (vforge repo publish-staged)\n"
 	"  --now EPOCH, --expires ROLE=WHEN, --lock-wait SECS   as for vforge repo\n";
 
 enum {
-	OPT_PATHS = 256, OPT_BINS, OPT_ROLE_KEY, OPT_THRESHOLD, OPT_TERMINATING, OPT_FROM, OPT_HELP
+	OPT_PATHS = 256, OPT_BINS, OPT_ROLE_KEY, OPT_THRESHOLD, OPT_TERMINATING, OPT_FROM, OPT_STAGE,
+	OPT_HELP
 };
 
 struct args {
@@ -45,7 +48,7 @@ struct args {
 	const char **role_keys;
 	size_t n_role_keys;
 	uint64_t bins, threshold;
-	bool terminating;
+	bool terminating, stage;
 	const char *from, *repo, *role;
 };
 
@@ -73,6 +76,7 @@ static int parse(const struct vf_cli_cmd *cmd, bool add, int argc, char **argv, 
 		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
 		{ "terminating", no_argument, NULL, OPT_TERMINATING },
 		{ "from", required_argument, NULL, OPT_FROM },
+		{ "stage", no_argument, NULL, OPT_STAGE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,8 +94,8 @@ static int parse(const struct vf_cli_cmd *cmd, bool add, int argc, char **argv, 
 				return r;
 			continue;
 		}
-		if (!add && opt != OPT_FROM && opt != OPT_HELP && opt != 'h' && opt != ':' &&
-		    opt != '?')
+		if (!add && opt != OPT_FROM && opt != OPT_STAGE && opt != OPT_HELP && opt != 'h' &&
+		    opt != ':' && opt != '?')
 			return vf_cli_usage(cmd, "remove: option '%s' is for add", argv[optind - 1]);
 		switch (opt) {
 		case OPT_PATHS:
@@ -121,6 +125,9 @@ static int parse(const struct vf_cli_cmd *cmd, bool add, int argc, char **argv, 
 		case OPT_FROM:
 			a->from = optarg;
 			break;
+		case OPT_STAGE:
+			a->stage = true;
+			break;
 		case 'h':
 		case OPT_HELP:
 			vf_cli_help(cmd);
@@ -142,8 +149,12 @@ static int parse(const struct vf_cli_cmd *cmd, bool add, int argc, char **argv, 
 		return vf_cli_usage(cmd, "add: hash bins are delegated from targets (no --from)");
 	if (add && !a->n_role_keys)
 		return vf_cli_usage(cmd, "add: at least one --key for the role");
-	if (!a->common.n_keys)
-		return vf_cli_usage(cmd, "%s: at least one --signing-key is required", sub);
+	if (a->stage && a->common.n_keys)
+		return vf_cli_usage(cmd, "%s --stage: takes no --signing-key (key holders sign the "
+				    "staged files offline)", sub);
+	if (!a->stage && !a->common.n_keys)
+		return vf_cli_usage(cmd, "%s: at least one --signing-key is required (or --stage)",
+				    sub);
 	return VF_EXIT_OK;
 }
 
@@ -227,6 +238,19 @@ int cmd_delegation(int argc, char **argv)
 					  (const struct vf_key *const *)keys, a.n_role_keys,
 					  a.threshold, a.terminating, &err)) {
 		goto fail;
+	}
+	if (a.stage) {
+		char **files = NULL;
+
+		if (vf_repo_stage(r, 0, &files, &err))
+			goto fail;
+		for (size_t i = 0; files && files[i]; i++) {
+			printf("staged %s\n", files[i]);
+			free(files[i]);
+		}
+		free(files);
+		rc = VF_EXIT_OK;
+		goto out;
 	}
 	if (vf_repo_publish(r, signers, a.common.n_keys, 0, &err))
 		goto fail;

@@ -66,8 +66,8 @@ static const struct vf_cli_cmd commands[] = {
 		"delegation", "delegate targets to other roles or to hash bins in a repository",
 		"vforge delegation add <repo> <role> (--paths PATTERN... | --bins N) --key KEY...\n"
 		"                      [--threshold N] [--terminating] [--from DELEGATOR]\n"
-		"                      --signing-key REF... [--now EPOCH] [--expires ROLE=WHEN]\n"
-		"vforge delegation remove <repo> <role> [--from DELEGATOR] --signing-key REF...",
+		"                      (--signing-key REF... | --stage) [--now EPOCH] [--expires ROLE=WHEN]\n"
+		"vforge delegation remove <repo> <role> [--from DELEGATOR] (--signing-key REF... | --stage)",
 		vf_cli_delegation_help,
 		cmd_delegation,
 	},
