@@ -281,4 +281,94 @@ int vf_tuf_sha256_hex(const void *data, size_t len, char out[65]);
 /** "1234567890abcdef…" for messages: the first 16 characters of a keyid. */
 const char *vf_tuf_short_keyid(const char *keyid, char out[24]);
 
+/* ---- shared by tuf_json.c (the reader) and tuf_write.c (the writer) ------------------ */
+
+/** The largest integer the metadata holds: 2^53 - 1 (what JavaScript represents exactly). */
+#define VF_TUF_JSON_SAFE_MAX (((uint64_t)1 << 53) - 1)
+
+/** Hex digits in either case (a table: this runs for every hash of every target). */
+static inline bool vf_tuf_is_hex(const char *s, size_t len)
+{
+	static const uint8_t hex[256] = {
+		['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+		['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
+		['e'] = 1, ['f'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+		['F'] = 1,
+	};
+	uint8_t all = 1;
+
+	for (size_t i = 0; i < len; i++)
+		all &= hex[(uint8_t)s[i]];
+	return all;
+}
+
+/** Whether the reader accepts `s` as a target path (without formatting any message). */
+static inline bool vf_tuf_target_path_ok(const char *s)
+{
+	const char *seg = s;
+
+	for (const char *p = s;; p++) {
+		if (*p != '/' && *p)
+			continue;
+		/* a segment [seg, p): not empty, "." or ".." (a leading "/" is an empty one) */
+		if (p == seg || (p - seg == 1 && seg[0] == '.') ||
+		    (p - seg == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (!*p)
+			return true;
+		seg = p + 1;
+	}
+}
+
+/** The targets map as the reader parsed it itself (defined in tuf_json.c). */
+struct vf_tuf_ptargets;
+
+/**
+ * A model's targets map as the writer and validation read it, and what one
+ * pass over it found (scan_targets() in tuf_write.c): every later pass is then
+ * either the writing itself or starts at the entry that fails.
+ */
+struct vf_tuf_tmap {
+	const struct vf_tuf_md *md;
+	bool sorted;      /**< strictly increasing paths (the writer's premise) */
+	bool plain;       /**< every entry is one write_plain_target() writes (nothing to check) */
+	size_t json_bad;  /**< the first entry check_targets_for_json() refuses, or n_targets */
+	size_t check_bad; /**< the first entry check_model_targets() refuses, or n_targets */
+};
+
+/**
+ * Where vf_tuf_from_json_src() finds the map that `sentinel` stands for in
+ * `signed` (targets, or snapshot/timestamp meta): a model being validated (its
+ * maps are checked as the jansson ones would be, nothing is built), or the
+ * targets the reader parsed itself.
+ */
+struct vf_tuf_tsrc {
+	json_t *sentinel;
+	const struct vf_tuf_md *model;   /**< validate its targets or meta */
+	const struct vf_tuf_tmap *map;   /**< the model's targets, scanned */
+	struct vf_tuf_ptargets *parsed;  /**< or take these targets */
+};
+
+/**
+ * vf_tuf_from_json() where `signed.targets` (or `meta`) may be src->sentinel
+ * (src may be NULL). With `check_canonical`, the canonical form of `signed` is
+ * written to `canon` (NULL: only checked), as the last check. In tuf_json.c.
+ */
+int vf_tuf_from_json_src(json_t *doc, enum vf_tuf_type expect, unsigned flags,
+			 struct vf_tuf_tsrc *src, bool check_canonical, struct vf_buf *canon,
+			 struct vf_tuf_md **ret, struct vf_err *err);
+
+/** {"sha256": ..., "sha512": ...} with the hashes that are set (new reference, NULL on ENOMEM). */
+json_t *vf_tuf_hashes_json(const struct vf_tuf_hashes *h);
+
+/**
+ * Writer hooks (see struct vf_cjson_writer), in tuf_write.c: the targets map
+ * of `ctx`, a struct vf_tuf_tmap (sorted, unique paths), and the snapshot or
+ * timestamp `meta` map of its model (sorted, unique names).
+ */
+int vf_tuf_targets_write(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx);
+int vf_tuf_meta_write(struct vf_cjson_writer *w, const struct vf_cjson_frame *f, void *ctx);
+
+/* ---- end of the section shared by tuf_json.c and tuf_write.c ------------------------ */
+
 #endif
