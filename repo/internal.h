@@ -222,7 +222,7 @@ static inline bool vf_cjson_is_plain(const char *s, size_t n)
 	return true;
 }
 
-/* ---- TUF metadata (metadata.c, tuf_json.c, tuf_sign.c, tuf_util.c) ------------------ */
+/* ---- TUF metadata (metadata.c, tuf_json.c, tuf_write.c, tuf_sign.c, tuf_util.c) ------ */
 
 #include "repo/metadata.h"
 
