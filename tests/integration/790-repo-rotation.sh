@@ -26,38 +26,15 @@ WWW=$TMP/www
 mkdir -p "$SRC" "$WWW" "$TMP/c"
 start_nginx "$WWW"
 BASE=http://127.0.0.1:$NGINX_PORT
+. tests/integration/lib-tufjs.sh
 
 # tufjs CLIENT REPO ARGS...: tuf-js with trusted state in $TMP/c/CLIENT against
 # the repository served from $WWW/REPO, downloading into $TMP/c/CLIENT.out
-tufjs() {
-	_c=$TMP/c/$1 _r=$2; shift 2
-	node tests/interop/tuf-client.mjs --metadata-dir "$_c" --metadata-url "$BASE/$_r/metadata/" \
-		--targets-url "$BASE/$_r/targets/" --out "$_c.out" "$@"
-}
-# new_client CLIENT ROOT: a client whose only trusted metadata is ROOT
-new_client() { rm -rf "$TMP/c/$1" "$TMP/c/$1.out"; mkdir -p "$TMP/c/$1"; cp "$2" "$TMP/c/$1/root.json"; }
-# jv FILE EXPR: a value of the JSON document in FILE (d), e.g. jv f.json d.signed.version
-jv() { node -p "const d = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); $2" "$1"; }
 # edit_json FILE JS: run JS on the document d of FILE, drop its signatures, write it back
 edit_json() {
 	node -e 'const fs = require("fs"), f = process.argv[1], d = JSON.parse(fs.readFileSync(f, "utf8"));
 		(new Function("d", process.argv[2]))(d); d.signatures = [];
 		fs.writeFileSync(f, JSON.stringify(d, null, 1) + "\n");' "$1" "$2"
-}
-# expect_targets FILE NAME...: FILE (client output) lists exactly these targets, then "ok"
-expect_targets() {
-	_f=$1; shift
-	printf '%s\n' "$@" | sort >"$TMP/want"
-	sed -n 's/^target \(.*\) [0-9]*$/\1/p' "$_f" | sort >"$TMP/got"
-	cmp -s "$TMP/want" "$TMP/got" || { diff "$TMP/want" "$TMP/got" >&2; fail "tuf-js downloaded other targets than expected"; }
-	[ "$(tail -1 "$_f")" = ok ] || fail "tuf-js did not end with ok"
-}
-# same_targets CLIENT NAME...: the downloaded files are byte-identical to $SRC/NAME
-same_targets() {
-	_c=$1; shift
-	for _n in "$@"; do
-		cmp "$SRC/$_n" "$TMP/c/$_c.out/$_n" || fail "tuf-js's $_n differs from the original"
-	done
 }
 # listing REPO: name and sha256 of every file in REPO/metadata
 listing() { (cd "$1/metadata" && sha256sum -- * | LC_ALL=C sort -k2); }
