@@ -18,8 +18,6 @@ start_nginx "$WWW"
 BASE=http://127.0.0.1:$NGINX_PORT
 . tests/integration/lib-tufjs.sh
 
-# tufjs CLIENT REPO ARGS...: run tuf-js with trusted state in $TMP/c/CLIENT against
-# the repository served from $WWW/REPO, downloading into $TMP/c/CLIENT.out
 
 # --- keys: root 2 of 3 (ed25519, ecdsa, rsa), targets 2 of 2, snapshot, timestamp ---
 for k in root1:ed25519 root2:ecdsa-p256 root3:rsa-3072 targets1:ed25519 targets2:ecdsa-p256 \

@@ -28,8 +28,6 @@ start_nginx "$WWW"
 BASE=http://127.0.0.1:$NGINX_PORT
 . tests/integration/lib-tufjs.sh
 
-# tufjs CLIENT REPO ARGS...: tuf-js with trusted state in $TMP/c/CLIENT against
-# the repository served from $WWW/REPO, downloading into $TMP/c/CLIENT.out
 # edit_json FILE JS: run JS on the document d of FILE, drop its signatures, write it back
 edit_json() {
 	node -e 'const fs = require("fs"), f = process.argv[1], d = JSON.parse(fs.readFileSync(f, "utf8"));

@@ -28,9 +28,6 @@ start_nginx "$WWW"
 BASE=http://127.0.0.1:$NGINX_PORT
 . tests/integration/lib-tufjs.sh
 
-# tufjs CLIENT REPO ARGS...: tuf-js with trusted state in $TMP/c/CLIENT against
-# the repository served from $WWW/REPO, downloading into $TMP/c/CLIENT.out
-# jv FILE EXPR: a value of the JSON document in FILE (d), e.g. jv f.json d.signed.version
 # (further arguments are process.argv[2], ...)
 # listing REPO: name and sha256 of every file in REPO/metadata
 listing() { (cd "$1/metadata" && sha256sum -- * | LC_ALL=C sort -k2); }

@@ -26,8 +26,6 @@ start_nginx "$WWW"
 BASE=http://127.0.0.1:$NGINX_PORT
 . tests/integration/lib-tufjs.sh
 
-# tufjs CLIENT REPO ARGS...: tuf-js with trusted state in $TMP/c/CLIENT against
-# the repository served from $WWW/REPO, downloading into $TMP/c/CLIENT.out
 # listing REPO: name and sha256 of every file in REPO/metadata
 listing() { (cd "$1/metadata" && sha256sum -- * | LC_ALL=C sort -k2); }
 short() { echo "$1" | cut -c1-8; }
