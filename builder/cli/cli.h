@@ -11,6 +11,7 @@
 
 #include "builder/base/err.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -311,5 +312,13 @@ int vf_cli_merge(struct vf_tuf_md *const *mds, const char *const *paths, size_t 
 /** Print "'out': N signatures: k from 'a', j added from 'b', ..." to stdout. */
 void vf_cli_merge_summary(const char *output, const struct vf_tuf_md *md,
 			  const char *const *paths, const size_t *counts, size_t n);
+
+/**
+ * Append a formatted string to a growable string list (*v, *n); on failure
+ * set *oom and leave the list as it was. Shared by the report builders of
+ * root verify and metadata status (cli_sign.c).
+ */
+void vf_cli_strv_vaddf(char ***v, size_t *n, bool *oom, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 
 #endif

@@ -765,3 +765,19 @@ void vf_cli_merge_summary(const char *output, const struct vf_tuf_md *md,
 		printf(", %zu added from '%s'", counts[f], paths[f]);
 	printf("\n");
 }
+
+void vf_cli_strv_vaddf(char ***v, size_t *n, bool *oom, const char *fmt, va_list ap)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv) {
+		*oom = true;
+		return;
+	}
+	*v = nv;
+	if (vasprintf(&nv[*n], fmt, ap) < 0) {
+		*oom = true;
+		return;
+	}
+	(*n)++;
+}

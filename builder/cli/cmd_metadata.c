@@ -508,23 +508,11 @@ static void problem(struct report *rp, const char *fmt, ...) __attribute__((form
 
 static void problem(struct report *rp, const char *fmt, ...)
 {
-	char **v = realloc(rp->problems, (rp->n_problems + 1) * sizeof(*v));
 	va_list ap;
-	int n;
 
-	if (!v) {
-		rp->oom = true;
-		return;
-	}
-	rp->problems = v;
 	va_start(ap, fmt);
-	n = vasprintf(&v[rp->n_problems], fmt, ap);
+	vf_cli_strv_vaddf(&rp->problems, &rp->n_problems, &rp->oom, fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		rp->oom = true;
-		return;
-	}
-	rp->n_problems++;
 }
 
 static bool met(const struct vf_tuf_verify_result *res)
