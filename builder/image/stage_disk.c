@@ -67,7 +67,12 @@ static int sparse_in_seek(struct sparse_in *s, uint64_t pos)
 	h = lseek(s->fd, d, SEEK_HOLE);
 	if (h < 0)
 		return -errno;
-	s->data = (uint64_t)d;
+	/*
+	 * Clamp both to the end of the region read: data found past it (another
+	 * partition of the same disk image, possibly being written by another
+	 * thread right now) must not stretch the region's trailing hole.
+	 */
+	s->data = (uint64_t)d > s->size ? s->size : (uint64_t)d;
 	s->hole = (uint64_t)h > s->size ? s->size : (uint64_t)h;
 	return 0;
 }
