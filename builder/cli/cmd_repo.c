@@ -381,6 +381,17 @@ static void print_state(const struct vf_repo *r, const uint64_t before[5], bool 
 			if (md[i]->type == VF_TUF_TARGETS)
 				printf("  %zu target%s", md[i]->n_targets,
 				       md[i]->n_targets == 1 ? "" : "s");
+			if (md[i]->type == VF_TUF_TARGETS && md[i]->delegations) {
+				const struct vf_tuf_delegations *d = md[i]->delegations;
+
+				if (d->succinct)
+					printf(" (the others in %llu hash bins %s-*)",
+					       1ULL << d->succinct->bit_length,
+					       d->succinct->name_prefix);
+				else
+					printf(" (and %zu delegated role%s)", d->n_roles,
+					       d->n_roles == 1 ? "" : "s");
+			}
 			printf("\n");
 		}
 	}
