@@ -314,6 +314,18 @@ void vf_cli_merge_summary(const char *output, const struct vf_tuf_md *md,
 			  const char *const *paths, const size_t *counts, size_t n);
 
 /**
+ * End a report: with `json`, dump `j` (NULL: building it failed) on stdout;
+ * then list each problem on stderr as "vforge: error: '<path>': <problem>".
+ * Returns VF_EXIT_VERIFY when there are problems, VF_EXIT_OK when none, or
+ * -1 after setting `err` when the JSON report cannot be written.
+ */
+int vf_cli_report_finish(struct json_t *j, bool json, const char *path,
+			 char *const *problems, size_t n, struct vf_err *err);
+
+/** Free a string list built with vf_cli_strv_vaddf(). */
+void vf_cli_strv_free(char **v, size_t n);
+
+/**
  * Append a formatted string to a growable string list (*v, *n); on failure
  * set *oom and leave the list as it was. Shared by the report builders of
  * root verify and metadata status (cli_sign.c).

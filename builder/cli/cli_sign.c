@@ -781,3 +781,25 @@ void vf_cli_strv_vaddf(char ***v, size_t *n, bool *oom, const char *fmt, va_list
 	}
 	(*n)++;
 }
+
+int vf_cli_report_finish(struct json_t *j, bool json, const char *path,
+			 char *const *problems, size_t n, struct vf_err *err)
+{
+	if (json) {
+		if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+			vf_err_set(err, ENOMEM, "cannot build the JSON report");
+			return -1;
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "vforge: error: '%s': %s\n", path, problems[i]);
+	return n ? VF_EXIT_VERIFY : VF_EXIT_OK;
+}
+
+void vf_cli_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}

@@ -709,27 +709,19 @@ static int md_status(const struct vf_cli_cmd *self, const struct args *a)
 		nomem(&err);
 		goto fail;
 	}
-	if (a->json) {
-		if (!(j = report_json(&rp)) ||
-		    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
-			vf_err_set(&err, ENOMEM, "cannot build the JSON report");
-			goto fail;
-		}
-		putchar('\n');
-	} else {
+	if (a->json)
+		j = report_json(&rp);
+	else
 		print_text(&rp);
-	}
-	for (size_t i = 0; i < rp.n_problems; i++)
-		fprintf(stderr, "vforge: error: '%s': %s\n", t.path, rp.problems[i]);
-	rc = rp.n_problems ? VF_EXIT_VERIFY : VF_EXIT_OK;
+	rc = vf_cli_report_finish(j, a->json, t.path, rp.problems, rp.n_problems, &err);
+	if (rc < 0)
+		goto fail;
 	goto out;
 fail:
 	rc = vf_cli_fail(&err);
 out:
 	json_decref(j);
-	for (size_t i = 0; i < rp.n_problems; i++)
-		free(rp.problems[i]);
-	free(rp.problems);
+	vf_cli_strv_free(rp.problems, rp.n_problems);
 	vf_tuf_verify_result_release(&rp.res[0]);
 	vf_tuf_verify_result_release(&rp.res[1]);
 	target_release(&t);
