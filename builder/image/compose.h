@@ -43,7 +43,7 @@ struct vf_compose_opts {
 struct vf_compose_input {
 	char *kind;          /**< "package", "file", "root.json" */
 	char *name;          /**< package name or in-image path */
-	char *path;          /**< host path as resolved */
+	char *path;          /**< host path relative to the variant's directory ("../pkgs/a.tar.zst") */
 	uint8_t sha256[32];
 };
 
@@ -54,6 +54,7 @@ struct vf_compose_result {
 	struct vf_policy_report policy;   /**< empty when the policy holds */
 	struct vf_compose_input *inputs;  /**< packages first (by name), then files */
 	size_t n_inputs;
+	char *base_dir;                   /**< the variant's directory (inputs' paths are relative to it) */
 };
 
 /**

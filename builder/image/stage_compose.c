@@ -1,17 +1,20 @@
 /* Pipeline stage 1 (compose.h): manifest -> hermetic, labelled file tree. */
 #include "builder/image/compose.h"
 
+#include "builder/base/buf.h"
 #include "builder/base/fs.h"
 #include "builder/base/hex.h"
 #include "builder/tree/store.h"
 #include "keys/digest.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define READ_CHUNK (1u << 20)
@@ -28,7 +31,52 @@ void vf_compose_result_release(struct vf_compose_result *r)
 		free(r->inputs[i].path);
 	}
 	free(r->inputs);
+	free(r->base_dir);
 	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * `path` (absolute) relative to the directory `base` (absolute, or NULL: the
+ * base name only), e.g. "../packages/dist/init.tar.zst": what build.json
+ * records, so that the report does not depend on where the checkout is.
+ */
+static char *relative_to(const char *base, const char *path)
+{
+	struct vf_buf out = VF_BUF_INIT;
+	size_t common = 0, i = 0;
+	const char *rest;
+	int r = 0;
+
+	if (!base || path[0] != '/') {
+		const char *slash = strrchr(path, '/');
+
+		return strdup(slash ? slash + 1 : path);
+	}
+	/* the longest common prefix of whole components */
+	for (;; i++) {
+		bool end_b = base[i] == '\0' || base[i] == '/';
+		bool end_p = path[i] == '\0' || path[i] == '/';
+
+		if (end_b && end_p)
+			common = i;
+		if (base[i] != path[i] || !base[i])
+			break;
+	}
+	if (strcmp(base, "/") == 0)
+		common = 0;
+	for (const char *b = base + common; *b; b++)
+		if (*b == '/' && b[1])
+			r |= vf_buf_add_str(&out, "../");
+	rest = path + common;
+	while (*rest == '/')
+		rest++;
+	r |= vf_buf_add_str(&out, *rest ? rest : ".");
+	r |= vf_buf_add(&out, "", 1);
+	if (r) {
+		vf_buf_release(&out);
+		return NULL;
+	}
+	return (char *)out.data;
 }
 
 static int add_input(struct vf_compose_result *r, const char *kind, const char *name,
@@ -43,7 +91,7 @@ static int add_input(struct vf_compose_result *r, const char *kind, const char *
 	in = &r->inputs[r->n_inputs];
 	in->kind = strdup(kind);
 	in->name = strdup(name);
-	in->path = strdup(path);
+	in->path = relative_to(r->base_dir, path);
 	memcpy(in->sha256, sha256, 32);
 	if (!in->kind || !in->name || !in->path) {
 		free(in->kind);
@@ -236,6 +284,29 @@ static int add_manifest_entries(const struct vf_manifest *m, struct vf_compose_r
 	return r;
 }
 
+/*
+ * Test-only, for `vforge verify-repro`'s own test: VFORGE_TEST_UNREPRODUCIBLE=<path>
+ * adds a file at <path> holding the wall-clock time and the process id, with
+ * the wall clock as its mtime: a deliberately non-reproducible input. Unset
+ * (always, outside that test) it costs one getenv().
+ */
+static int add_test_stamp(struct vf_tree *t, struct vf_err *err)
+{
+	const char *path = getenv("VFORGE_TEST_UNREPRODUCIBLE");
+	struct vf_tree_entry e = { .type = VF_TREE_FILE, .mode = 0644 };
+	struct timespec ts;
+	char text[96];
+	int len;
+
+	if (!path || !*path)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.mtime = ts.tv_sec;
+	len = snprintf(text, sizeof(text), "built at %lld.%09ld by process %ld\n",
+		       (long long)ts.tv_sec, ts.tv_nsec, (long)getpid());
+	return add_entry(t, &e, path, text, (size_t)len, err);
+}
+
 static int apply_removals(const struct vf_manifest *m, struct vf_tree *t, struct vf_err *err)
 {
 	for (size_t i = 0; i < m->n_remove; i++) {
@@ -303,6 +374,20 @@ int vf_compose(const struct vf_manifest *m, const char *workdir,
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
+	/* inputs are recorded relative to the variant's directory, not the checkout's place */
+	if (m->path) {
+		char *dir = strdup(m->path), *slash;
+
+		if (!dir) {
+			r = vf_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		res.base_dir = realpath(slash ? dir : ".", NULL);
+		free(dir);
+	}
 	/* tens of thousands of small files: one pack file, not one file each */
 	if ((r = vf_tree_set_store_pack(res.tree, err)))
 		goto out;
@@ -327,6 +412,8 @@ int vf_compose(const struct vf_manifest *m, const char *workdir,
 	if ((r = add_manifest_entries(m, &res, err)))
 		goto out;
 	vf_tree_clamp_mtimes(res.tree, res.sde);
+	if ((r = add_test_stamp(res.tree, err)))
+		goto out;
 	if ((r = label_tree(m, res.tree, err)))
 		goto out;
 	if ((r = vf_policy_check(res.tree, &pol, &res.policy, err)))
