@@ -17,7 +17,8 @@ LDLIBS    += -larchive -ljansson -lext2fs -lcom_err -lfdisk -lzstd -lcrypto -lpt
 # The library: everything but the CLI, in dependency order.
 LIB_SRCS  := $(wildcard builder/base/*.c) $(wildcard keys/*.c) $(wildcard builder/verity/*.c) \
              $(wildcard builder/manifest/*.c) $(wildcard builder/tree/*.c) $(wildcard builder/ext4/*.c) \
-             $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c) $(wildcard repo/*.c)
+             $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c) $(wildcard repo/*.c) \
+             $(wildcard builder/diff/*.c)
 CLI_SRCS  := $(wildcard builder/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)

@@ -72,6 +72,12 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_delegation,
 	},
 	{
+		"diff", "explain how two disk images, update targets, build reports or metadata differ",
+		"vforge diff <a> <b> [--json] [--max-findings N]",
+		vf_cli_diff_help,
+		cmd_diff,
+	},
+	{
 		"inspect", "show a disk image's partitions, file systems and verity, and verify it",
 		"vforge inspect <image> [--json]",
 		"Reads the GPT, each ext4 file system's summary, the verity superblock of HASH-A,\n"
@@ -150,6 +156,13 @@ static const struct vf_cli_cmd commands[] = {
 		"vforge repo expirations <repo> [--within DURATION] [--now EPOCH] [--json]",
 		VF_CLI_REPO_CMD_HELP,
 		cmd_repo,
+	},
+	{
+		"verify-repro", "build a variant twice under different conditions and compare every output",
+		"vforge verify-repro <variant> [--against <outdir>|<build.json>] [--work DIR] [--keep]\n"
+		"                    [--json]",
+		vf_cli_verify_repro_help,
+		cmd_verify_repro,
 	},
 	{
 		"verity", "format or verify a dm-verity hash tree (veritysetup-compatible)",
@@ -358,6 +371,10 @@ int cmd_help(int argc, char **argv)
 	}
 	if (argc > 2)
 		return vf_cli_usage(vf_cli_cmd_find("help"), "too many arguments");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		vf_cli_help(vf_cli_cmd_find("help"));
+		return VF_EXIT_OK;
+	}
 	cmd = vf_cli_cmd_find(argv[1]);
 	if (!cmd) {
 		fprintf(stderr, "vforge: '%s' is not a vforge command. See 'vforge help'.\n", argv[1]);
@@ -369,7 +386,10 @@ int cmd_help(int argc, char **argv)
 
 int cmd_version(int argc, char **argv)
 {
-	(void)argv;
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		vf_cli_help(vf_cli_cmd_find("version"));
+		return VF_EXIT_OK;
+	}
 	if (argc > 1)
 		return vf_cli_usage(vf_cli_cmd_find("version"), "too many arguments");
 	printf("vforge %s\n", VF_VERSION);
