@@ -12,13 +12,13 @@ WARNFLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissi
 HARDFLAGS := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 SANFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 ALLCFLAGS  = $(OPTFLAGS) $(WARNFLAGS) $(HARDFLAGS) $(CFLAGS)
-LDLIBS    += -larchive -ljansson -lext2fs -lcom_err -lfdisk -lzstd -lcrypto -lpthread
+LDLIBS    += -larchive -ljansson -lext2fs -lcom_err -lfdisk -lzstd -lcurl -lcrypto -lpthread
 
 # The library: everything but the CLI, in dependency order.
 LIB_SRCS  := $(wildcard builder/base/*.c) $(wildcard keys/*.c) $(wildcard builder/verity/*.c) \
              $(wildcard builder/manifest/*.c) $(wildcard builder/tree/*.c) $(wildcard builder/ext4/*.c) \
              $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c) $(wildcard repo/*.c) \
-             $(wildcard builder/diff/*.c)
+             $(wildcard builder/update/*.c) $(wildcard builder/diff/*.c)
 CLI_SRCS  := $(wildcard builder/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -57,7 +57,8 @@ $(BUILD)/libvforge.a: $(LIB_OBJS)
 $(BUILD)/vforge: $(CLI_OBJS) $(BUILD)/libvforge.a
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libvforge.a $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(BUILD)/libvforge.a
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/testutil.c tests/unit/testutil.h $(wildcard tests/unit/*/*.h) \
+                     $(BUILD)/libvforge.a
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -Wno-missing-prototypes $(LDFLAGS) -o $@ $< tests/unit/testutil.c \
 		$(BUILD)/libvforge.a -lcmocka $(LDLIBS)
