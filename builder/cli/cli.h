@@ -178,6 +178,10 @@ int cmd_repo(int argc, char **argv);
 int cmd_metadata(int argc, char **argv);
 int cmd_delegation(int argc, char **argv);
 extern const char vf_cli_delegation_help[]; /* cmd_delegation.c */
+int cmd_fetch(int argc, char **argv);
+extern const char vf_cli_fetch_help[];      /* cmd_fetch.c */
+int cmd_update(int argc, char **argv);
+extern const char vf_cli_update_help[];     /* cmd_update.c */
 int cmd_verify_repro(int argc, char **argv);
 extern const char vf_cli_verify_repro_help[]; /* cmd_verify_repro.c */
 int cmd_diff(int argc, char **argv);

@@ -78,6 +78,14 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_diff,
 	},
 	{
+		"fetch", "refresh trusted TUF metadata from a repository and download verified targets",
+		"vforge fetch --metadata-dir DIR --metadata-url URL [--trusted-root <root.json>]\n"
+		"             [--targets-url URL --target NAME... -o DIR] [--max-root-rotations N]\n"
+		"             [--now WHEN] [--timeout S] [--connect-timeout S] [--json]",
+		vf_cli_fetch_help,
+		cmd_fetch,
+	},
+	{
 		"inspect", "show a disk image's partitions, file systems and verity, and verify it",
 		"vforge inspect <image> [--json]",
 		"Reads the GPT, each ext4 file system's summary, the verity superblock of HASH-A,\n"
@@ -156,6 +164,16 @@ static const struct vf_cli_cmd commands[] = {
 		"vforge repo expirations <repo> [--within DURATION] [--now EPOCH] [--json]",
 		VF_CLI_REPO_CMD_HELP,
 		cmd_repo,
+	},
+	{
+		"update", "update a disk's inactive A/B bank from a TUF repository, or roll back",
+		"vforge update check --image IMG --metadata-dir DIR --metadata-url URL --targets-url URL\n"
+		"                    [--trusted-root <root.json>] [--seed N] [--ignore-waves] [--now WHEN] [--json]\n"
+		"vforge update apply (the options of check) [--version V]\n"
+		"vforge update status --image IMG [--json]\n"
+		"vforge update rollback --image IMG",
+		vf_cli_update_help,
+		cmd_update,
 	},
 	{
 		"verify-repro", "build a variant twice under different conditions and compare every output",

@@ -477,55 +477,177 @@ static int require_clean(struct session *s, struct vf_err *err)
 	return 0;
 }
 
-int vf_gpt_set_attrs(const char *path, size_t index, uint64_t attrs, struct vf_err *err)
+/* The UUID of used entry i, in textual byte order. */
+static int entry_uuid(struct session *s, size_t i, uint8_t out[16], struct vf_err *err)
 {
-	uint8_t mbr[VF_GPT_SECTOR], now[VF_GPT_SECTOR];
-	struct session s;
+	struct fdisk_partition *pa = NULL;
+	int r;
+
+	if ((r = fdisk_get_partition(s->cxt, i, &pa)) < 0)
+		return fdisk_fail(s, err, r, "cannot read partition %zu", i + 1);
+	r = parse_guid(fdisk_partition_get_uuid(pa), out, "a partition UUID", err);
+	fdisk_unref_partition(pa);
+	return r;
+}
+
+/* Check one change against the table before anything is changed. */
+static int check_change(struct session *s, const struct vf_gpt_change *c, const uint8_t disk[16],
+			struct vf_err *err)
+{
+	size_t n = fdisk_get_npartitions(s->cxt);
+
+	if (c->index >= n)
+		return vf_err_set(err, EINVAL, "no partition %zu: the table has %zu entries",
+				  c->index + 1, n);
+	if (!fdisk_is_partition_used(s->cxt, c->index))
+		return vf_err_set(err, EINVAL, "partition %zu is not in use", c->index + 1);
+	if (c->set_uuid && vf_uuid_is_null(c->uuid))
+		return vf_err_set(err, EINVAL, "partition %zu: the all-zero UUID is not allowed",
+				  c->index + 1);
+	if (c->set_uuid && memcmp(c->uuid, disk, 16) == 0) {
+		char text[VF_UUID_TEXT_LEN + 1];
+
+		vf_uuid_format(c->uuid, text);
+		return vf_err_set(err, EINVAL, "partition %zu: UUID %s is the disk GUID",
+				  c->index + 1, text);
+	}
+	return 0;
+}
+
+/*
+ * Refuse a duplicate partition UUID in the table as it will be: `uuids` holds
+ * every entry's UUID after the changes (unused entries all zeros).
+ */
+static int check_unique(const uint8_t (*uuids)[16], size_t n, struct vf_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (vf_uuid_is_null(uuids[i]))
+			continue;
+		for (size_t k = i + 1; k < n; k++) {
+			char text[VF_UUID_TEXT_LEN + 1];
+
+			if (memcmp(uuids[i], uuids[k], 16) != 0)
+				continue;
+			vf_uuid_format(uuids[i], text);
+			return vf_err_set(err, EINVAL, "partitions %zu and %zu would both have UUID %s",
+					  i + 1, k + 1, text);
+		}
+	}
+	return 0;
+}
+
+/* Apply one (checked) change to the table libfdisk holds; *changed when it differs. */
+static int apply_change(struct session *s, const struct vf_gpt_change *c, const uint8_t old_uuid[16],
+			bool *changed, struct vf_err *err)
+{
 	uint64_t old = 0;
-	int64_t n;
+	int r;
+
+	if (c->set_attrs) {
+		if ((r = fdisk_gpt_get_partition_attrs(s->cxt, c->index, &old)) < 0)
+			return fdisk_fail(s, err, r, "cannot read the attributes of partition %zu",
+					  c->index + 1);
+		if (old != c->attrs) {
+			if ((r = fdisk_gpt_set_partition_attrs(s->cxt, c->index, c->attrs)) < 0)
+				return fdisk_fail(s, err, r, "cannot set the attributes of partition "
+						  "%zu", c->index + 1);
+			*changed = true;
+		}
+	}
+	if (c->set_uuid && memcmp(old_uuid, c->uuid, 16) != 0) {
+		struct fdisk_partition *pa = fdisk_new_partition();
+		char text[VF_UUID_TEXT_LEN + 1];
+
+		if (!pa)
+			return vf_err_set(err, ENOMEM, "out of memory");
+		vf_uuid_format(c->uuid, text);
+		r = fdisk_partition_set_uuid(pa, text);
+		if (r >= 0)
+			r = fdisk_set_partition(s->cxt, c->index, pa);
+		fdisk_unref_partition(pa);
+		if (r < 0)
+			return fdisk_fail(s, err, r, "cannot set the UUID of partition %zu to %s",
+					  c->index + 1, text);
+		*changed = true;
+	}
+	return 0;
+}
+
+int vf_gpt_update(const char *path, const struct vf_gpt_change *changes, size_t n,
+		  struct vf_err *err)
+{
+	uint8_t mbr[VF_GPT_SECTOR], now[VF_GPT_SECTOR], disk[16];
+	uint8_t (*uuids)[16] = NULL;
+	struct session s;
+	size_t entries;
+	bool changed = false;
+	char *id = NULL;
+	int64_t got;
 	int r;
 
 	session_init(&s, path);
-	if (attrs & VF_GPT_ATTR_RESERVED) {
-		r = vf_err_set(err, EINVAL, "attributes 0x%016llx set bits reserved by UEFI (3-47): "
-			       "0x%016llx", (ull)attrs, (ull)(attrs & VF_GPT_ATTR_RESERVED));
-		goto prefix;
+	for (size_t i = 0; i < n; i++) {
+		const struct vf_gpt_change *c = &changes[i];
+
+		if (c->set_attrs && (c->attrs & VF_GPT_ATTR_RESERVED)) {
+			r = vf_err_set(err, EINVAL, "attributes 0x%016llx set bits reserved by UEFI "
+				       "(3-47): 0x%016llx", (ull)c->attrs,
+				       (ull)(c->attrs & VF_GPT_ATTR_RESERVED));
+			goto prefix;
+		}
+		for (size_t k = 0; k < i; k++)
+			if (changes[k].index == c->index) {
+				r = vf_err_set(err, EINVAL, "partition %zu is changed twice (changes "
+					       "%zu and %zu)", c->index + 1, k + 1, i + 1);
+				goto prefix;
+			}
 	}
 	if ((r = session_open(&s, true, err)) || (r = require_gpt(&s, err)))
 		goto out;
-	n = vf_fs_pread_full(s.fd, mbr, sizeof(mbr), 0);
-	if (n != (int64_t)sizeof(mbr)) {
-		r = vf_err_sys(err, n < 0 ? (int)-n : EIO, "cannot read sector 0");
+	got = vf_fs_pread_full(s.fd, mbr, sizeof(mbr), 0);
+	if (got != (int64_t)sizeof(mbr)) {
+		r = vf_err_sys(err, got < 0 ? (int)-got : EIO, "cannot read sector 0");
 		goto prefix;
 	}
 	if ((r = require_clean(&s, err)))
 		goto prefix;
-	if (index >= fdisk_get_npartitions(s.cxt)) {
-		r = vf_err_set(err, EINVAL, "no partition %zu: the table has %zu entries", index + 1,
-			       fdisk_get_npartitions(s.cxt));
+	if ((r = fdisk_get_disklabel_id(s.cxt, &id)) < 0) {
+		r = fdisk_fail(&s, err, r, "cannot read the disk GUID");
 		goto prefix;
 	}
-	if (!fdisk_is_partition_used(s.cxt, index)) {
-		r = vf_err_set(err, EINVAL, "partition %zu is not in use", index + 1);
+	if ((r = parse_guid(id, disk, "a disk GUID", err)))
 		goto prefix;
-	}
-	if ((r = fdisk_gpt_get_partition_attrs(s.cxt, index, &old)) < 0) {
-		r = fdisk_fail(&s, err, r, "cannot read the attributes of partition %zu", index + 1);
-		goto prefix;
-	}
-	if (old == attrs)
+	for (size_t i = 0; i < n; i++)
+		if ((r = check_change(&s, &changes[i], disk, err)))
+			goto prefix;
+	/* every entry's UUID before and after, to refuse duplicates before writing */
+	entries = fdisk_get_npartitions(s.cxt);
+	uuids = calloc(2 * entries + 1, sizeof(*uuids));
+	if (!uuids) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
-	if ((r = fdisk_gpt_set_partition_attrs(s.cxt, index, attrs)) < 0) {
-		r = fdisk_fail(&s, err, r, "cannot set the attributes of partition %zu", index + 1);
-		goto prefix;
 	}
+	for (size_t i = 0; i < entries; i++)
+		if (fdisk_is_partition_used(s.cxt, i) && (r = entry_uuid(&s, i, uuids[i], err)))
+			goto prefix;
+	memcpy(uuids + entries, uuids, entries * sizeof(*uuids));
+	for (size_t i = 0; i < n; i++)
+		if (changes[i].set_uuid)
+			memcpy(uuids[entries + changes[i].index], changes[i].uuid, 16);
+	if ((r = check_unique((const uint8_t (*)[16])(uuids + entries), entries, err)))
+		goto prefix;
+	for (size_t i = 0; i < n; i++)
+		if ((r = apply_change(&s, &changes[i], uuids[changes[i].index], &changed, err)))
+			goto prefix;
+	if (!changed)
+		goto out;
 	if ((r = session_write(&s, err)))
 		goto prefix;
 	/* libfdisk rewrites the protective MBR's entry in its own way: put back
 	 * the sector as it was (another tool's CHS values, for one) */
-	n = vf_fs_pread_full(s.fd, now, sizeof(now), 0);
-	if (n != (int64_t)sizeof(now)) {
-		r = vf_err_sys(err, n < 0 ? (int)-n : EIO, "cannot read sector 0");
+	got = vf_fs_pread_full(s.fd, now, sizeof(now), 0);
+	if (got != (int64_t)sizeof(now)) {
+		r = vf_err_sys(err, got < 0 ? (int)-got : EIO, "cannot read sector 0");
 		goto prefix;
 	}
 	if (memcmp(now, mbr, sizeof(mbr)) && (r = vf_fs_pwrite_full(s.fd, mbr, sizeof(mbr), 0))) {
@@ -537,6 +659,15 @@ prefix:
 	if (r)
 		vf_err_prefix(err, "'%s'", path);
 out:
+	free(uuids);
+	free(id);
 	session_release(&s);
 	return r;
+}
+
+int vf_gpt_set_attrs(const char *path, size_t index, uint64_t attrs, struct vf_err *err)
+{
+	struct vf_gpt_change c = { .index = index, .set_attrs = true, .attrs = attrs };
+
+	return vf_gpt_update(path, &c, 1, err);
 }

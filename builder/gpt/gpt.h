@@ -116,9 +116,35 @@ void vf_gpt_table_release(struct vf_gpt_table *t);
  * already set. Refused: an unused or out-of-range `index` (-EINVAL),
  * reserved bits 3-47 (-EINVAL), and a table libfdisk would have to repair
  * or move first (a damaged copy, a backup not at the end of the disk):
- * -EUCLEAN, naming libfdisk's complaint.
+ * -EUCLEAN, naming libfdisk's complaint. vf_gpt_update() with one change.
  */
 int vf_gpt_set_attrs(const char *path, size_t index, uint64_t attrs, struct vf_err *err);
+
+/** One change of vf_gpt_update(): a new UUID and/or new attribute bits for one entry. */
+struct vf_gpt_change {
+	size_t index;         /**< table entry (partition number - 1) */
+	bool set_uuid;        /**< change the partition UUID to `uuid` */
+	uint8_t uuid[16];     /**< textual byte order */
+	bool set_attrs;       /**< change the attribute bits to `attrs` */
+	uint64_t attrs;
+};
+
+/**
+ * Change the UUIDs and/or attributes of several entries in one table write
+ * (the updater's bank switch: ROOT/HASH UUIDs and every bank's A/B bits at
+ * once, so an interruption leaves either the old or the new table).
+ *
+ * The rules of vf_gpt_set_attrs(), for every change: only the entries' UUID
+ * and attribute bytes in both arrays, the two array CRCs and the two header
+ * CRCs change; sector 0 keeps its bytes; nothing is written when every value
+ * is already set. Checked before anything is written, all -EINVAL: reserved
+ * attribute bits 3-47, an index changed twice, an unused or out-of-range
+ * index, an all-zero UUID, a UUID equal to the disk GUID, and two entries
+ * that would share a UUID ("partitions 2 and 5 would both have UUID ...").
+ * A damaged table or one whose backup is not at the end: -EUCLEAN.
+ */
+int vf_gpt_update(const char *path, const struct vf_gpt_change *changes, size_t n,
+		  struct vf_err *err);
 
 /**
  * The type GUID for a type name of the manifest's layout: "esp",

@@ -25,6 +25,7 @@
 #define MIB (1024ULL * 1024ULL)
 #define BLOCK 4096u
 #define CMDLINE_FILE "cmdline"
+#define RELEASE_FILE "vforge-release"
 
 /* One partition of the plan, with what goes into it. */
 struct slot {
@@ -508,33 +509,48 @@ static int build_cmdline(struct build *b, struct vf_err *err)
 	return 0;
 }
 
-/* Stage 5: BOOT (with the command line file), PRIVATE, DATA. */
-static int build_other_fs(struct build *b, struct vf_err *err)
+/* A file vforge adds to BOOT's root: mode 0644, SOURCE_DATE_EPOCH, /boot's labels. */
+static int add_boot_file(struct build *b, const char *name, const char *text, struct vf_err *err)
 {
 	const struct vf_tree_entry *bootdir = vf_tree_get(b->comp.tree, "boot");
-	struct vf_tree_entry e = { .path = (char *)CMDLINE_FILE, .type = VF_TREE_FILE,
-				   .mode = 0644, .mtime = b->comp.sde, .origin = (char *)"vforge" };
-	size_t len = strlen(b->cmdline);
-	char *text = malloc(len + 2);
-	int r;
+	struct vf_tree_entry e = { .path = (char *)name, .type = VF_TREE_FILE, .mode = 0644,
+				   .mtime = b->comp.sde, .origin = (char *)"vforge" };
 
-	if (!text)
-		return vf_err_set(err, ENOMEM, "out of memory");
-	memcpy(text, b->cmdline, len);
-	text[len] = '\n';
 	if (bootdir) {
 		e.xattrs = bootdir->xattrs;
 		e.n_xattrs = bootdir->n_xattrs;
 	}
-	r = vf_tree_add(b->boot, &e, text, len + 1, true, err);
-	free(text);
-	if (r)
-		return vf_err_prefix(err, "BOOT");
+	if (vf_tree_add(b->boot, &e, text, strlen(text), true, err))
+		return vf_err_prefix(err, "BOOT: /%s", name);
+	return 0;
+}
+
+/*
+ * Stage 5: BOOT (with the command line and the release file, which the
+ * updater reads: docs/update.md), PRIVATE, DATA.
+ */
+static int build_other_fs(struct build *b, struct vf_err *err)
+{
+	struct vf_buf cmdline = VF_BUF_INIT, release = VF_BUF_INIT;
+	int r;
+
+	if (vf_buf_add_fmt(&cmdline, "%s\n", b->cmdline) ||
+	    vf_buf_add_fmt(&release, "VARIANT=%s\nARCH=%s\nVERSION=%s\n", b->m->name, b->m->arch,
+			   b->m->version)) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = add_boot_file(b, CMDLINE_FILE, (const char *)cmdline.data, err)) ||
+	    (r = add_boot_file(b, RELEASE_FILE, (const char *)release.data, err)))
+		goto out;
 	if ((r = write_fs(b, "BOOT-A", b->boot, false, "boot.ext4", err)) ||
 	    (r = write_fs(b, "PRIVATE", NULL, false, "private.ext4", err)) ||
 	    (r = write_fs(b, "DATA", NULL, true, "data.ext4", err)))
-		return r;
-	return 0;
+		goto out;
+out:
+	vf_buf_release(&cmdline);
+	vf_buf_release(&release);
+	return r;
 }
 
 static char *output_name(const struct build *b, const char *suffix)

@@ -1,5 +1,5 @@
 /*
- * vf_gpt_write(), vf_gpt_read() and vf_gpt_set_attrs() on image files. The
+ * vf_gpt_write(), vf_gpt_read(), vf_gpt_set_attrs() and vf_gpt_update() on image files. The
  * bytes are checked by this file's own GPT parser (with its own CRC32), not
  * by libfdisk; sfdisk is the oracle of the integration tests.
  */
@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -655,6 +656,153 @@ static void test_set_attrs_errors(void **state)
 	free(img);
 }
 
+/* Whether offset `off` may change when entry `index` gets a new UUID. */
+static bool may_change_uuid(uint64_t off, size_t index)
+{
+	const uint64_t ranges[][2] = {
+		{ 2 * SECTOR + index * 128 + 16, 16 },                           /* primary entry */
+		{ (SECTORS - 33) * SECTOR + index * 128 + 16, 16 },              /* backup entry */
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (off >= ranges[i][0] && off < ranges[i][0] + ranges[i][1])
+			return true;
+	return false;
+}
+
+static void update_ok(const char *path, const struct vf_gpt_change *c, size_t n)
+{
+	struct vf_err err = { 0 };
+	int r = vf_gpt_update(path, c, n, &err);
+
+	if (r)
+		print_error("vf_gpt_update: %s\n", err.msg);
+	assert_int_equal(r, 0);
+}
+
+/* Several UUIDs and attributes in one write: only their bytes and the CRCs change. */
+static void test_update(void **state)
+{
+	struct vf_gpt_table t = table(), got;
+	char *img = new_image(*state, "disk.img", DISK);
+	struct vf_gpt_change c[3] = {
+		{ .index = 0, .set_attrs = true, .attrs = 1ULL << VF_GPT_ATTR_PRIORITY_SHIFT },
+		{ .index = 1, .set_uuid = true },
+		{ .index = 2, .set_uuid = true, .set_attrs = true,
+		  .attrs = (2ULL << VF_GPT_ATTR_PRIORITY_SHIFT) | (1ULL << VF_GPT_ATTR_TRIES_SHIFT) },
+	};
+	uint8_t *before, *after;
+	size_t n, changed = 0;
+
+	assert_int_equal(vf_uuid_parse("11111111-2222-4333-8444-555555555555", c[1].uuid), 0);
+	assert_int_equal(vf_uuid_parse("66666666-7777-4888-9999-aaaaaaaaaaaa", c[2].uuid), 0);
+	write_ok(img, &t);
+	before = vf_test_read_file(img, &n);
+	update_ok(img, c, 3);
+	after = vf_test_read_file(img, &n);
+	for (size_t i = 0; i < DISK; i++) {
+		if (before[i] == after[i])
+			continue;
+		changed++;
+		if (!may_change(i, 0) && !may_change(i, 2) && !may_change_uuid(i, 1) &&
+		    !may_change_uuid(i, 2))
+			fail_msg("byte %zu changed", i);
+	}
+	/* two UUIDs of 16 bytes in two copies at least (most bytes differ) */
+	assert_true(changed >= 2 * 2 * 12);
+	parts[0].attrs = c[0].attrs;
+	memcpy(parts[1].uuid, c[1].uuid, 16);
+	memcpy(parts[2].uuid, c[2].uuid, 16);
+	parts[2].attrs = c[2].attrs;
+	check_header(img, &t, SECTORS, true);
+	check_header(img, &t, SECTORS, false);
+	read_ok(img, &got);
+	assert_same_table(&t, &got);
+	vf_gpt_table_release(&got);
+	free(before);
+	free(after);
+
+	/* the same values again: nothing written */
+	before = vf_test_read_file(img, &n);
+	update_ok(img, c, 3);
+	update_ok(img, c, 0);
+	after = vf_test_read_file(img, &n);
+	assert_memory_equal(before, after, DISK);
+	free(before);
+	free(after);
+
+	/* two UUIDs swapped in one write: unique afterwards, so allowed */
+	memcpy(c[0].uuid, parts[2].uuid, 16);
+	memcpy(c[2].uuid, parts[0].uuid, 16);
+	c[0].set_uuid = true;
+	update_ok(img, c, 3);
+	memcpy(parts[0].uuid, c[0].uuid, 16);
+	memcpy(parts[2].uuid, c[2].uuid, 16);
+	check_header(img, &t, SECTORS, true);
+	check_header(img, &t, SECTORS, false);
+	free(img);
+}
+
+static void update_fails(const char *path, const struct vf_gpt_change *c, size_t n, int code,
+			 const char *want)
+{
+	struct vf_err err = { 0 };
+	uint8_t *before, *after;
+	size_t len, len2;
+
+	before = vf_test_read_file(path, &len);
+	assert_int_equal(vf_gpt_update(path, c, n, &err), code);
+	assert_int_equal(err.code, code);
+	vf_test_assert_contains(err.msg, want);
+	after = vf_test_read_file(path, &len2);
+	assert_int_equal(len, len2);
+	assert_memory_equal(before, after, len);
+	free(before);
+	free(after);
+}
+
+static void test_update_errors(void **state)
+{
+	struct vf_gpt_table t = table();
+	char *img = new_image(*state, "disk.img", DISK);
+	struct vf_gpt_change c[2] = { { .index = 0, .set_uuid = true },
+				      { .index = 2, .set_attrs = true } };
+	char want[256];
+
+	update_fails(img, c, 1, -ENODATA, "has no partition table");
+	write_ok(img, &t);
+	/* a UUID another partition has (partition 2's), unless that one changes too */
+	memcpy(c[0].uuid, parts[1].uuid, 16);
+	update_fails(img, c, 1, -EINVAL, "partitions 1 and 2 would both have UUID "
+		     "fedcba98-7654-4321-8fed-cba987654321");
+	/* the disk GUID, all zeros */
+	memcpy(c[0].uuid, t.disk_guid, 16);
+	snprintf(want, sizeof(want), "'%s': partition 1: UUID 5c7a9e3d-1b2f-4a60-8d4e-0f1a2b3c4d5e "
+		 "is the disk GUID", img);
+	update_fails(img, c, 1, -EINVAL, want);
+	memset(c[0].uuid, 0, 16);
+	update_fails(img, c, 1, -EINVAL, "partition 1: the all-zero UUID is not allowed");
+	/* one entry twice; reserved bits; unused and missing entries */
+	assert_int_equal(vf_uuid_parse("11111111-2222-4333-8444-555555555555", c[0].uuid), 0);
+	c[1].index = 0;
+	update_fails(img, c, 2, -EINVAL, "partition 1 is changed twice (changes 1 and 2)");
+	c[1].index = 2;
+	c[1].attrs = 1ULL << 47;
+	update_fails(img, c, 2, -EINVAL, "attributes 0x0000800000000000 set bits reserved by UEFI "
+		     "(3-47): 0x0000800000000000");
+	c[1].attrs = 0;
+	c[1].index = 3;
+	update_fails(img, c, 2, -EINVAL, "partition 4 is not in use");
+	c[1].index = 200;
+	update_fails(img, c, 2, -EINVAL, "no partition 201: the table has 128 entries");
+
+	/* a damaged backup: refused as a whole */
+	c[1].index = 2;
+	write_at(img, (SECTORS - 1) * SECTOR + 60, "\x01", 1);
+	update_fails(img, c, 2, -EUCLEAN, "refusing to change a damaged GPT");
+	free(img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -669,6 +817,8 @@ int main(void)
 		vf_test_in_tmpdir(test_set_attrs),
 		vf_test_in_tmpdir(test_set_attrs_keeps_mbr),
 		vf_test_in_tmpdir(test_set_attrs_errors),
+		vf_test_in_tmpdir(test_update),
+		vf_test_in_tmpdir(test_update_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
