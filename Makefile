@@ -18,7 +18,8 @@ LDLIBS    += -larchive -ljansson -lext2fs -lcom_err -lfdisk -lzstd -lcurl -lcryp
 LIB_SRCS  := $(wildcard builder/base/*.c) $(wildcard keys/*.c) $(wildcard builder/verity/*.c) \
              $(wildcard builder/manifest/*.c) $(wildcard builder/tree/*.c) $(wildcard builder/ext4/*.c) \
              $(wildcard builder/gpt/*.c) $(wildcard builder/image/*.c) $(wildcard repo/*.c) \
-             $(wildcard builder/update/*.c) $(wildcard builder/diff/*.c)
+             $(wildcard builder/update/*.c) $(wildcard builder/diff/*.c) \
+             $(wildcard builder/initramfs/*.c) $(wildcard builder/boottest/*.c)
 CLI_SRCS  := $(wildcard builder/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -33,8 +34,8 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: packages all deps install check check-nodeps check-asan check-fuzz fuzz-run unit integration demo \
-        bench bench-verity bench-build bench-repo clean
+.PHONY: packages all deps install man check check-nodeps check-asan check-fuzz fuzz-run unit integration demo \
+        bench bench-verity bench-build bench-repo bench-client clean
 
 all: $(BUILD)/vforge
 
@@ -77,8 +78,14 @@ deps:
 	@ci/install-deps
 
 install: $(BUILD)/vforge
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BUILD)/vforge $(DESTDIR)$(PREFIX)/bin/vforge
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+# The man pages are generated from the command table's help (tests/integration/015-man.sh
+# checks that they are current).
+man: $(BUILD)/vforge
+	ci/gen-man $(BUILD)/vforge docs/man
 
 # `make check`: install what is missing, then unit tests, then integration tests.
 check: deps
@@ -125,7 +132,14 @@ packages: $(BUILD)/vforge
 demo: deps $(BUILD)/vforge $(TOOL_BINS)
 	@ci/demo $(BUILD)
 
-bench: bench-verity bench-build bench-repo
+# Every benchmark, then one table of vforge against the peer tools of the same run.
+bench: deps $(BUILD)/vforge $(TOOL_BINS)
+	@mkdir -p $(BUILD)/bench; : >$(BUILD)/bench/summary.tsv
+	@BENCH_SUMMARY=$$(pwd)/$(BUILD)/bench/summary.tsv tests/bench/verity $(BUILD)
+	@BENCH_SUMMARY=$$(pwd)/$(BUILD)/bench/summary.tsv tests/bench/build $(BUILD)
+	@BENCH_SUMMARY=$$(pwd)/$(BUILD)/bench/summary.tsv tests/bench/repo $(BUILD)
+	@BENCH_SUMMARY=$$(pwd)/$(BUILD)/bench/summary.tsv tests/bench/client $(BUILD)
+	@ci/bench-table $(BUILD)/bench/summary.tsv
 
 bench-build: deps $(BUILD)/vforge
 	@tests/bench/build $(BUILD)
@@ -135,6 +149,10 @@ bench-verity: deps $(BUILD)/vforge $(TOOL_BINS)
 
 bench-repo: deps $(BUILD)/vforge $(TOOL_BINS)
 	@tests/bench/repo $(BUILD)
+	@tests/bench/client $(BUILD)
+
+bench-client: deps $(BUILD)/vforge $(TOOL_BINS)
+	@tests/bench/client $(BUILD)
 
 clean:
 	rm -rf build build-asan build-fuzz build-clang

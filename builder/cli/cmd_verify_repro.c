@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,9 +42,10 @@ const char vf_cli_verify_repro_help[] =
 	"  threads        1                    / the online CPUs (at least 2)\n"
 	"  wall clock     now                  / ten years on (through libfaketime when\n"
 	"                                        installed; else only the seconds between)\n"
+	"  directory order as read from the disk / shuffled: build b reads its variant,\n"
+	"                 fragments and packages through disorderfs (when installed and\n"
+	"                 FUSE works; else said in the report)\n"
 	"SOURCE_DATE_EPOCH, when set, is an input: both builds get the same value.\n"
-	"vforge reads no directory listing while building (every input is named by the\n"
-	"manifests and imported in name order), so readdir order cannot vary its output.\n"
 	"Exit 0 when every output is identical, 3 when one differs (then `vforge diff`\n"
 	"on the first differing output, the disk image first, says what and where).\n"
 	"  --against DIR|FILE  rebuild once and compare with a published build: its\n"
@@ -75,6 +77,9 @@ struct output {
 
 struct run {
 	const char *variant;       /* absolute */
+	char *variant_b;           /* build b's path to it (through disorderfs), or NULL */
+	char *mnt;                 /* the disorderfs mount point, while mounted */
+	char dir_order[160];       /* how build b's directory order was varied */
 	char self[PATH_MAX];
 	char *work;
 	bool made_work, keep, json;
@@ -258,6 +263,207 @@ static int outputs_from_report(struct run *r, const char *path, struct vf_err *e
 	return rc;
 }
 
+/* ---- directory order: build b reads its sources through disorderfs ---------------- */
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static void strv_add_real(struct strv *l, const char *dir, const char *rel)
+{
+	char *joined = rel[0] == '/' ? strdup(rel) : join(dir, rel), *real, **grown;
+
+	if (!joined)
+		return;
+	real = realpath(joined, NULL);
+	free(joined);
+	if (!real)
+		return;
+	grown = realloc(l->v, (l->n + 1) * sizeof(*grown));
+	if (!grown) {
+		free(real);
+		return;
+	}
+	l->v = grown;
+	l->v[l->n++] = real;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash == path ? strdup("/") : strndup(path, slash ? (size_t)(slash - path) : 0);
+}
+
+/* Every file a variant reads (its manifests, packages, files, root.json), by their includes. */
+static void collect_sources(const char *file, unsigned depth, struct strv *out)
+{
+	static const char *const arrays[][2] = { { "packages", "path" }, { "files", "source" } };
+	json_t *doc, *inc, *v;
+	char *dir;
+	size_t i;
+
+	if (depth > 32 || !(doc = json_load_file(file, 0, NULL)))
+		return;
+	if (!(dir = dir_of(file))) {
+		json_decref(doc);
+		return;
+	}
+	strv_add_real(out, dir, file);
+	inc = json_object_get(doc, "include");
+	json_array_foreach(inc, i, v) {
+		struct stat st;
+		char *p;
+
+		if (!json_is_string(v))
+			continue;
+		p = json_string_value(v)[0] == '/' ? strdup(json_string_value(v))
+						   : join(dir, json_string_value(v));
+		if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			char *f = join(p, "variant.json");
+
+			free(p);
+			p = f;
+		}
+		if (p)
+			collect_sources(p, depth + 1, out);
+		free(p);
+	}
+	for (size_t a = 0; a < 2; a++) {
+		json_array_foreach(json_object_get(doc, arrays[a][0]), i, v) {
+			const char *s = json_string_value(json_object_get(v, arrays[a][1]));
+
+			if (s)
+				strv_add_real(out, dir, s);
+		}
+	}
+	if ((v = json_object_get(json_object_get(doc, "update"), "root")) && json_is_string(v))
+		strv_add_real(out, dir, json_string_value(v));
+	v = json_object_get(json_object_get(json_object_get(doc, "kernel"), "package"), "path");
+	if (json_is_string(v))
+		strv_add_real(out, dir, json_string_value(v));
+	free(dir);
+	json_decref(doc);
+}
+
+/* The deepest directory holding every path (absolute, normalised by realpath). */
+static char *common_dir(const struct strv *l)
+{
+	char *best;
+
+	if (!l->n || !(best = dir_of(l->v[0])))
+		return NULL;
+	for (size_t i = 1; i < l->n; i++) {
+		size_t k = strlen(best);
+
+		while (strncmp(best, l->v[i], k) != 0 || (k > 1 && l->v[i][k] != '/')) {
+			char *up = dir_of(best);
+
+			free(best);
+			if (!(best = up))
+				return NULL;
+			k = strlen(best);
+			if (k == 1)
+				break;
+		}
+	}
+	return best;
+}
+
+static int run_quiet(char *const argv[])
+{
+	int status, fd;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Mount the directory holding every source of the variant through disorderfs
+ * (directory entries shuffled) for build b. When that cannot be done the
+ * report says why; it is not an error.
+ */
+static void mount_shuffled(struct run *r)
+{
+	struct strv src = { 0 };
+	char *file = NULL, *top = NULL, *mnt = NULL;
+	const char *rel_to;
+	struct stat st;
+
+	snprintf(r->dir_order, sizeof(r->dir_order), "as on disk (disorderfs is not installed)");
+	if (stat(r->variant, &st) == 0 && S_ISDIR(st.st_mode))
+		file = join(r->variant, "variant.json");
+	else
+		file = strdup(r->variant);
+	if (!file)
+		return;
+	collect_sources(file, 0, &src);
+	top = common_dir(&src);
+	if (top && (mnt = join(r->work, "src-b")) && mkdir(mnt, 0700) == 0) {
+		char *argv[] = { (char *)"disorderfs", (char *)"--shuffle-dirents=yes",
+				 (char *)"--multi-user=no", (char *)"-q", top, mnt, NULL };
+		int rc = run_quiet(argv);
+
+		if (rc == 0) {
+			rel_to = r->variant + strlen(top);
+			if (strcmp(top, "/") == 0)
+				rel_to = r->variant;
+			if (asprintf(&r->variant_b, "%s%s", mnt, rel_to) < 0)
+				r->variant_b = NULL;
+			r->mnt = mnt;
+			mnt = NULL;
+			snprintf(r->dir_order, sizeof(r->dir_order),
+				 "shuffled (disorderfs over %.100s)", top);
+		} else if (rc != 127) {
+			snprintf(r->dir_order, sizeof(r->dir_order),
+				 "as on disk (disorderfs could not mount: no FUSE here?)");
+			rmdir(mnt);
+		} else {
+			rmdir(mnt);
+		}
+	}
+	for (size_t i = 0; i < src.n; i++)
+		free(src.v[i]);
+	free(src.v);
+	free(file);
+	free(top);
+	free(mnt);
+}
+
+static void unmount_shuffled(struct run *r)
+{
+	if (!r->mnt)
+		return;
+	if (umount2(r->mnt, MNT_DETACH) < 0) {
+		char *argv3[] = { (char *)"fusermount3", (char *)"-u", r->mnt, NULL };
+		char *argv[] = { (char *)"fusermount", (char *)"-u", r->mnt, NULL };
+
+		if (run_quiet(argv3) != 0)
+			run_quiet(argv);
+	}
+	rmdir(r->mnt);
+	free(r->mnt);
+	r->mnt = NULL;
+}
+
 /* Run `vforge build <variant> -o <outdir>` under `c`; its output goes to <work>/<label>.log. */
 static int run_build(struct run *r, const struct cond *c, const char *outdir, struct vf_err *err)
 {
@@ -287,7 +493,8 @@ static int run_build(struct run *r, const struct cond *c, const char *outdir, st
 		goto out;
 	}
 	if (pid == 0) {
-		char *argv[] = { (char *)"vforge", (char *)"build", (char *)r->variant, (char *)"-o",
+		const char *v = strcmp(c->label, "b") == 0 && r->variant_b ? r->variant_b : r->variant;
+		char *argv[] = { (char *)"vforge", (char *)"build", (char *)v, (char *)"-o",
 				 (char *)outdir, (char *)"--threads", threads, NULL };
 
 		dup2(fd, STDOUT_FILENO);
@@ -335,17 +542,20 @@ static int run_build(struct run *r, const struct cond *c, const char *outdir, st
 		goto out;
 	}
 	if (r->report) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b}", "tz", c->tz, "locale",
-				      c->locale, "umask", c->umask == 022 ? "022" : "077", "cwd", cwd,
-				      "user", c->user, "threads", (json_int_t)c->threads,
-				      "faketime", faketime);
+		json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:s}", "tz", c->tz,
+				      "locale", c->locale, "umask", c->umask == 022 ? "022" : "077",
+				      "cwd", cwd, "user", c->user, "threads", (json_int_t)c->threads,
+				      "faketime", faketime, "directory_order",
+				      strcmp(c->label, "b") == 0 ? r->dir_order : "as on disk");
 
 		json_object_set_new(r->report, c->label, j ? j : json_null());
 	}
 	if (!r->json)
-		printf("build %s: TZ=%s LC_ALL=%s umask %03o threads %u%s, in %s\n", c->label, c->tz,
-		       c->locale, (unsigned)c->umask, c->threads,
-		       faketime ? ", wall clock +10 years" : "", cwd);
+		printf("build %s: TZ=%s LC_ALL=%s umask %03o threads %u%s, in %s%s%s\n", c->label,
+		       c->tz, c->locale, (unsigned)c->umask, c->threads,
+		       faketime ? ", wall clock +10 years" : "", cwd,
+		       strcmp(c->label, "b") == 0 ? "; directory order: " : "",
+		       strcmp(c->label, "b") == 0 ? r->dir_order : "");
 	rc = 0;
 out:
 	free(cwd);
@@ -420,6 +630,8 @@ static int run_diff(struct run *r, const char *a, const char *b, json_t **ret_js
 
 static void run_release(struct run *r)
 {
+	unmount_shuffled(r);
+	free(r->variant_b);
 	for (size_t i = 0; i < r->n_outs; i++)
 		free(r->outs[i].name);
 	free(r->outs);
@@ -566,7 +778,10 @@ int cmd_verify_repro(int argc, char **argv)
 		if (run_build(&r, &ca, dir_a, &err) || hash_outputs(&r, dir_a, false, &err))
 			goto fail;
 	}
-	if (run_build(&r, &cb, dir_b, &err) || hash_outputs(&r, dir_b, true, &err))
+	mount_shuffled(&r);
+	rc = run_build(&r, &cb, dir_b, &err);
+	unmount_shuffled(&r);
+	if (rc || hash_outputs(&r, dir_b, true, &err))
 		goto fail;
 	if (against) {
 		/* build.json is the report being compared with: it lists the others */

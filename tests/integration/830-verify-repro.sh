@@ -29,6 +29,17 @@ assert r["a"]["threads"] == 1 and r["b"]["threads"] >= 2, r
 assert r["work"] == sys.argv[2], r
 PY
 [ -d "$W/out-a" ] && [ -d "$W/out-b" ] || fail "--keep did not keep the builds"
+# build b read its sources through disorderfs (directory entries shuffled) where FUSE works
+order=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["b"]["directory_order"])' "$TMP/out")
+if command -v disorderfs >/dev/null 2>&1 && mkdir -p "$TMP/fa" "$TMP/fb" &&
+	disorderfs -q "$TMP/fa" "$TMP/fb" >/dev/null 2>&1; then
+	fusermount3 -u "$TMP/fb" 2>/dev/null || fusermount -u "$TMP/fb" 2>/dev/null || umount "$TMP/fb"
+	case $order in "shuffled (disorderfs over "*) ;; *) fail "directory order not varied: $order" ;; esac
+else
+	echo "note: disorderfs cannot mount here: $order"
+fi
+mount | grep -q "$W/src-b" && fail "the disorderfs mount was left behind"
+[ ! -e "$W/src-b" ] || fail "the mount point was left behind"
 [ -f "$W/a.log" ] && [ -f "$W/b.log" ] || fail "no build logs"
 # the second build ran in its deep directory with umask 077: its outputs say so
 [ "$(stat -c %a "$W/out-b")" = 700 ] && [ "$(stat -c %a "$W/out-a")" = 755 ] ||
