@@ -186,6 +186,8 @@ int cmd_verify_repro(int argc, char **argv);
 extern const char vf_cli_verify_repro_help[]; /* cmd_verify_repro.c */
 int cmd_diff(int argc, char **argv);
 extern const char vf_cli_diff_help[];       /* cmd_diff.c */
+int cmd_boot_test(int argc, char **argv);
+extern const char vf_cli_boot_test_help[];  /* cmd_boot_test.c */
 
 /* Help texts of the larger commands, defined next to them. */
 #define VF_CLI_ROOT_HELP vf_cli_root_help

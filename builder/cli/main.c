@@ -63,6 +63,13 @@ static const struct vf_cli_cmd commands[] = {
 		cmd_build,
 	},
 	{
+		"boot-test", "boot a disk image's bank in qemu and check that its init reports success",
+		"vforge boot-test <disk.img> [--bank a|b] [--timeout S] [--qemu PATH] [--kvm]\n"
+		"                 [--console FILE] [--json]",
+		vf_cli_boot_test_help,
+		cmd_boot_test,
+	},
+	{
 		"delegation", "delegate targets to other roles or to hash bins in a repository",
 		"vforge delegation add <repo> <role> (--paths PATTERN... | --bins N) --key KEY...\n"
 		"                      [--threshold N] [--terminating] [--from DELEGATOR]\n"

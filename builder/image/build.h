@@ -8,7 +8,9 @@
  *   3. ROOT -> ext4 (libext2fs), then its dm-verity tree into HASH;
  *   4. the kernel command line, with the verity table (dm-mod.create=) naming
  *      ROOT and HASH by PARTUUID = the halves of the root hash;
- *   5. BOOT -> ext4 with the command line file; PRIVATE and DATA empty ext4;
+ *   5. BOOT -> ext4 with the command line file and /vforge-release, and, for a
+ *      variant with a kernel package, /vmlinuz and the generated initramfs
+ *      /initrd.img (builder/initramfs); PRIVATE and DATA empty ext4;
  *   6. the GPT (libfdisk) and the disk image, sparse;
  *   7. zstd update targets and build.json.
  * Every identifier is derived from the build seed (HMAC-SHA256 with a

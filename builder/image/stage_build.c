@@ -8,6 +8,7 @@
 #include "builder/ext4/ext4.h"
 #include "builder/gpt/gpt.h"
 #include "builder/image/internal.h"
+#include "builder/initramfs/initramfs.h"
 #include "builder/tree/store.h"
 #include "builder/verity/verity.h"
 #include "keys/digest.h"
@@ -26,6 +27,8 @@
 #define BLOCK 4096u
 #define CMDLINE_FILE "cmdline"
 #define RELEASE_FILE "vforge-release"
+#define KERNEL_FILE "vmlinuz"
+#define INITRD_FILE "initrd.img"
 
 /* One partition of the plan, with what goes into it. */
 struct slot {
@@ -510,7 +513,8 @@ static int build_cmdline(struct build *b, struct vf_err *err)
 }
 
 /* A file vforge adds to BOOT's root: mode 0644, SOURCE_DATE_EPOCH, /boot's labels. */
-static int add_boot_file(struct build *b, const char *name, const char *text, struct vf_err *err)
+static int add_boot_data(struct build *b, const char *name, const void *data, size_t len,
+			 struct vf_err *err)
 {
 	const struct vf_tree_entry *bootdir = vf_tree_get(b->comp.tree, "boot");
 	struct vf_tree_entry e = { .path = (char *)name, .type = VF_TREE_FILE, .mode = 0644,
@@ -520,9 +524,125 @@ static int add_boot_file(struct build *b, const char *name, const char *text, st
 		e.xattrs = bootdir->xattrs;
 		e.n_xattrs = bootdir->n_xattrs;
 	}
-	if (vf_tree_add(b->boot, &e, text, strlen(text), true, err))
+	if (vf_tree_add(b->boot, &e, data, len, true, err))
 		return vf_err_prefix(err, "BOOT: /%s", name);
 	return 0;
+}
+
+static int add_boot_file(struct build *b, const char *name, const char *text, struct vf_err *err)
+{
+	return add_boot_data(b, name, text, strlen(text), err);
+}
+
+/* The initramfs's /init: the file at kernel.init in the composed tree. */
+static int read_init(struct build *b, uint8_t **ret, size_t *ret_len, struct vf_err *err)
+{
+	const char *path = b->m->kernel.init;
+	const struct vf_tree_entry *e = vf_tree_get(b->comp.tree, path + 1);
+	struct vf_tree_content tc;
+	uint8_t *data;
+	int64_t got;
+	int r;
+
+	if (e && e->type == VF_TREE_HARDLINK)
+		e = vf_tree_get(b->comp.tree, e->link);
+	if (!e || e->type != VF_TREE_FILE)
+		return vf_err_set(err, ENOENT, "kernel.init: '%s' is %s in the composed tree (expected "
+				  "the initramfs's init program there)", path,
+				  e ? "not a regular file" : "not");
+	if (e->size > VF_INITRAMFS_MAX_SIZE)
+		return vf_err_set(err, EFBIG, "kernel.init: '%s' is %llu bytes, more than %llu", path,
+				  (unsigned long long)e->size,
+				  (unsigned long long)VF_INITRAMFS_MAX_SIZE);
+	if ((r = vf_tree_content_open(b->comp.tree, e, &tc, err)))
+		return vf_err_prefix(err, "kernel.init '%s'", path);
+	data = malloc(e->size ? (size_t)e->size : 1);
+	got = data ? vf_fs_pread_full(tc.fd, data, (size_t)e->size, tc.offset) : -ENOMEM;
+	vf_tree_content_close(&tc);
+	if (got < 0 || (uint64_t)got != e->size) {
+		free(data);
+		return vf_err_set(err, EIO, "kernel.init: cannot read '%s'", path);
+	}
+	*ret = data;
+	*ret_len = (size_t)e->size;
+	return 0;
+}
+
+/* The kernel package as an input of build.json: its path relative to the variant, as resolve shows it. */
+static int add_kernel_input(struct build *b, struct vf_err *err)
+{
+	json_t *pkg = json_object_get(json_object_get(b->m->json, "kernel"), "package");
+	const char *rel = json_string_value(json_object_get(pkg, "file"));
+	struct vf_compose_result *c = &b->comp;
+	struct vf_compose_input *grown = realloc(c->inputs, (c->n_inputs + 1) * sizeof(*grown));
+	struct vf_compose_input *in;
+
+	if (!grown)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	c->inputs = grown;
+	in = &c->inputs[c->n_inputs];
+	in->kind = strdup("kernel");
+	in->name = strdup("kernel");
+	in->path = strdup(rel ? rel : b->m->kernel.path);
+	memcpy(in->sha256, b->m->kernel.sha256, 32);
+	if (!in->kind || !in->name || !in->path) {
+		free(in->kind);
+		free(in->name);
+		free(in->path);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	c->n_inputs++;
+	return 0;
+}
+
+/*
+ * Stage 2b: a variant with a kernel package gets BOOT's /vmlinuz (the
+ * package's kernel image) and /initrd.img (the initramfs: kernel.init as
+ * /init and kernel.modules with their dependencies; builder/initramfs).
+ */
+static int build_kernel(struct build *b, struct vf_err *err)
+{
+	const struct vf_manifest_kernel *k = &b->m->kernel;
+	struct vf_initramfs_result res = { 0 };
+	struct vf_initramfs_opts o = {
+		.pkg_file = k->file, .pkg_sha256 = k->sha256, .image_glob = k->image,
+		.modules = (const char *const *)k->modules, .n_modules = k->n_modules,
+		.mtime = b->comp.sde, .max_entry_size = b->m->max_entry_size,
+		.max_entries = b->m->max_entries,
+	};
+	uint8_t *init = NULL;
+	char *store = NULL;
+	int r;
+
+	if (!k->has_package)
+		return 0;
+	if ((r = read_init(b, &init, &o.init_len, err)))
+		goto out;
+	o.init = init;
+	if (!(store = path_in(b->work, "kernel-store"))) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(store, 0700) < 0) {
+		r = vf_err_sys(err, errno, "cannot create '%s'", store);
+		goto out;
+	}
+	o.store_dir = store;
+	if ((r = vf_initramfs_build(&o, &res, err)))
+		goto out;
+	if ((r = add_boot_data(b, KERNEL_FILE, res.kernel, res.kernel_len, err)) ||
+	    (r = add_boot_data(b, INITRD_FILE, res.initrd, res.initrd_len, err)) ||
+	    (r = add_kernel_input(b, err)))
+		goto out;
+out:
+	if (r)
+		vf_err_prefix(err, "kernel");
+	vf_initramfs_result_release(&res);
+	if (store)
+		vf_fs_remove_tree(store, NULL); /* the package's unpacked contents */
+	free(store);
+	free(init);
+	return r;
 }
 
 /*
@@ -1057,6 +1177,9 @@ int vf_build(const struct vf_manifest *m, const char *outdir, const struct vf_bu
 		goto out;
 	}
 	if ((r = split_boot(&b, err)))
+		goto out;
+	progress(&b, "building the initramfs", 0);
+	if ((r = build_kernel(&b, err)))
 		goto out;
 	progress(&b, "writing ROOT", 0);
 	if ((r = build_root(&b, err)) || (r = start_root_target(&b, err)))

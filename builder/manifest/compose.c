@@ -388,6 +388,15 @@ static int apply(struct composer *c, const char *display, const char *real_dir, 
 		if ((r = merge_key(c->doc, key, v, "", err)))
 			return r;
 	}
+	/* kernel.package: replaced as a whole, its path resolved against this file */
+	v = json_object_get(json_object_get(src, "kernel"), "package");
+	if (v) {
+		json_t *copy = annotate(v, display, real_dir,
+					json_string_value(json_object_get(v, "path")));
+
+		if (!copy || json_object_set_new(json_object_get(c->doc, "kernel"), "package", copy))
+			return oom(err);
+	}
 	v = json_object_get(json_object_get(src, "update"), "root");
 	if (v) {
 		char *file = NULL;
@@ -622,6 +631,8 @@ static json_t *output_doc(const struct composer *c, json_t *doc)
 			if (relativize(c, e))
 				goto fail;
 	if ((u = json_object_get(out, "update")) && relativize(c, u))
+		goto fail;
+	if ((u = json_object_get(json_object_get(out, "kernel"), "package")) && relativize(c, u))
 		goto fail;
 	return out;
 fail:

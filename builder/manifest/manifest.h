@@ -19,6 +19,9 @@
  *  - `kernel.cmdline` appends; a later `key=value` replaces an earlier
  *    parameter with the same key (in place; several values of one key in a
  *    later file replace it as a group); a bare flag is kept once;
+ *  - `kernel.package` is replaced as a whole by a later file's (its `path`
+ *    resolved against the file that declared it); `kernel.image`,
+ *    `kernel.init` and `kernel.modules` are replaced by a later file's;
  *  - `remove`, `policy.forbid`, `policy.allow`, `selinux.file_contexts`
  *    append in order (file_contexts: last match wins, so later rules win);
  *  - any other array is replaced by the later file's.
@@ -30,7 +33,8 @@
  * before it is merged, then the composed result is validated (required
  * fields, layout).
  *
- * Paths to host files (`packages[].path`, `files[].source`, `update.root`)
+ * Paths to host files (`packages[].path`, `files[].source`, `update.root`,
+ * `kernel.package.path`)
  * are resolved against the directory of the manifest that declared them and
  * stored as given plus resolved (`file`). Nothing else on the host is read:
  * the files they name need not exist when the manifest is loaded.
@@ -112,6 +116,30 @@ struct vf_manifest_part {
 	bool has_start;   /**< `start` was given explicitly */
 };
 
+/**
+ * The kernel: a stock distribution kernel package (`kernel.package`), the
+ * image in it that boots, the modules its initramfs loads and the program
+ * that is the initramfs's /init (docs/manifest.md, docs/build.md).
+ */
+struct vf_manifest_kernel {
+	bool has_package;  /**< `kernel.package` is given: the fields below are set */
+	char *path;        /**< package path as written in the manifest */
+	char *file;        /**< resolved host path of the package archive */
+	uint8_t sha256[32];
+	char *origin;      /**< manifest file that declared the package (as opened) */
+	char *image;       /**< glob of the kernel image inside the package (default
+			        "boot/vmlinuz-*"; relative to the package's root) */
+	char **modules;    /**< module names as written ('-' and '_' equivalent), in order */
+	size_t n_modules;
+	char *init;        /**< in-image path of the initramfs's /init, or NULL */
+};
+
+/** Default `kernel.image`. */
+#define VF_MANIFEST_KERNEL_IMAGE_DEFAULT "boot/vmlinuz-*"
+/** Most modules `kernel.modules` may name, and the longest module name (bytes). */
+#define VF_MANIFEST_KERNEL_MODULES_MAX 64
+#define VF_MANIFEST_MODULE_NAME_MAX 55
+
 /** The partition plan, validated here, laid out by the image builder. */
 struct vf_manifest_layout {
 	uint64_t disk_size;      /**< bytes of the OS disk; 0: sum of partitions + GPT */
@@ -139,6 +167,7 @@ struct vf_manifest {
 	char **remove; size_t n_remove;                    /**< globs, in order */
 
 	char **cmdline; size_t n_cmdline;                  /**< kernel parameters, in order */
+	struct vf_manifest_kernel kernel;                  /**< the kernel package (has_package) */
 
 	struct vf_manifest_context *contexts; size_t n_contexts; /**< in order */
 	char *default_label;                               /**< label when no rule matches */
@@ -185,7 +214,8 @@ void vf_manifest_free(struct vf_manifest *m);
  * spaces, a final newline). Packages, files, directories and symlinks carry
  * "origin" (the manifest that declared them), packages and files with a
  * `source` carry "file" (the resolved host path), `update` carries "file"
- * (the resolved root.json). These paths are relative to the directory of
+ * (the resolved root.json), and so does `kernel.package` ("origin" and
+ * "file"). These paths are relative to the directory of
  * the top-level manifest, so the text does not depend on the current
  * directory or on where the tree is checked out. `packages` is sorted by
  * name and `files`, `directories`, `symlinks` by path; `include` and

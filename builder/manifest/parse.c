@@ -649,18 +649,150 @@ static int get_cmdline_param(json_t *v, const char *field, const char **ret, str
 	return 0;
 }
 
-static int parse_kernel(json_t *v, struct vf_manifest *m, struct vf_err *err)
+/* A kernel module name: [A-Za-z0-9_-], 1 to VF_MANIFEST_MODULE_NAME_MAX bytes. */
+static int get_module_name(json_t *v, const char *field, const char **ret, struct vf_err *err)
 {
-	static const char *const keys[] = { "cmdline", NULL };
+	char show[VF_MANIFEST_SHOW_MAX];
+	const char *s;
+	size_t n;
+	int r;
+
+	if ((r = vf_manifest_get_string(v, field, &s, err)))
+		return r;
+	n = strlen(s);
+	if (n == 0 || n > VF_MANIFEST_MODULE_NAME_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+		return vf_err_set(err, EINVAL, "%s: expected a module name (1 to %d of "
+				  "[A-Za-z0-9_-], e.g. \"dm-verity\"), got %s", field,
+				  VF_MANIFEST_MODULE_NAME_MAX, vf_manifest_show(s, show));
+	*ret = s;
+	return 0;
+}
+
+/* Module names compare with '-' and '_' equivalent. */
+static bool same_module(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+static int parse_kernel_package(json_t *v, bool composed, struct vf_manifest_kernel *k,
+				struct vf_err *err)
+{
+	static const char *const keys[] = { "path", "sha256", NULL };
+	static const char *const keys_c[] = { "path", "sha256", "origin", "file", NULL };
+	char show[VF_MANIFEST_SHOW_MAX];
+	size_t len = 0;
+	const char *s;
+	json_t *x;
+	int r;
+
+	if ((r = get_object(v, "kernel.package", err)) ||
+	    (r = vf_manifest_check_keys(v, "kernel.package", composed ? keys_c : keys, err)))
+		return r;
+	if ((r = need(v, "path", "kernel.package", &x, err)) ||
+	    (r = get_host_path(x, "kernel.package.path", &s, err)) ||
+	    (r = dup_str(s, &k->path, err)))
+		return r;
+	if ((r = need(v, "sha256", "kernel.package", &x, err)) ||
+	    (r = vf_manifest_get_string(x, "kernel.package.sha256", &s, err)))
+		return r;
+	if (strlen(s) != 64 || strspn(s, "0123456789abcdef") != 64 ||
+	    vf_hex_parse(s, k->sha256, sizeof(k->sha256), &len) || len != 32)
+		return vf_err_set(err, EINVAL, "kernel.package.sha256: expected 64 lowercase hex "
+				  "digits, got %s", vf_manifest_show(s, show));
+	if (composed &&
+	    ((r = need(v, "origin", "kernel.package", &x, err)) ||
+	     (r = vf_manifest_get_string(x, "kernel.package.origin", &s, err)) ||
+	     (r = dup_str(s, &k->origin, err)) ||
+	     (r = need(v, "file", "kernel.package", &x, err)) ||
+	     (r = vf_manifest_get_string(x, "kernel.package.file", &s, err)) ||
+	     (r = dup_str(s, &k->file, err))))
+		return r;
+	k->has_package = true;
+	return 0;
+}
+
+/* kernel.image: a glob over the package's paths (relative; a leading '/' is allowed). */
+static int get_package_glob(json_t *v, const char *field, const char **ret, struct vf_err *err)
+{
+	char show[VF_MANIFEST_SHOW_MAX];
+	const char *s;
+	int r;
+
+	if ((r = vf_manifest_get_string(v, field, &s, err)))
+		return r;
+	if (!*s || strlen(s) > VF_MANIFEST_PATH_MAX || strcmp(s, "/") == 0)
+		return vf_err_set(err, EINVAL, "%s: expected a glob of 1 to %d bytes naming a file "
+				  "in the package (like \"boot/vmlinuz-*\"), got %s", field,
+				  VF_MANIFEST_PATH_MAX, vf_manifest_show(s, show));
+	*ret = s;
+	return 0;
+}
+
+static int parse_kernel(json_t *v, bool composed, struct vf_manifest *m, struct vf_err *err)
+{
+	static const char *const keys[] = { "cmdline", "package", "image", "modules", "init", NULL };
+	struct vf_manifest_kernel *k = &m->kernel;
+	char show[VF_MANIFEST_SHOW_MAX];
+	const char *s;
 	json_t *x;
 	int r;
 
 	if ((r = get_object(v, "kernel", err)) ||
 	    (r = vf_manifest_check_keys(v, "kernel", keys, err)))
 		return r;
-	if ((x = json_object_get(v, "cmdline")))
-		return get_str_list(x, "kernel.cmdline", get_cmdline_param, &m->cmdline,
-				    &m->n_cmdline, err);
+	if ((x = json_object_get(v, "cmdline")) &&
+	    (r = get_str_list(x, "kernel.cmdline", get_cmdline_param, &m->cmdline, &m->n_cmdline,
+			      err)))
+		return r;
+	if ((x = json_object_get(v, "package")) &&
+	    (r = parse_kernel_package(x, composed, k, err)))
+		return r;
+	if ((x = json_object_get(v, "image")) &&
+	    ((r = get_package_glob(x, "kernel.image", &s, err)) || (r = dup_str(s, &k->image, err))))
+		return r;
+	if ((x = json_object_get(v, "modules"))) {
+		if ((r = get_str_list(x, "kernel.modules", get_module_name, &k->modules,
+				      &k->n_modules, err)))
+			return r;
+		if (k->n_modules > VF_MANIFEST_KERNEL_MODULES_MAX)
+			return vf_err_set(err, EINVAL, "kernel.modules: %zu modules, more than the "
+					  "%d allowed", k->n_modules, VF_MANIFEST_KERNEL_MODULES_MAX);
+		for (size_t i = 0; i < k->n_modules; i++)
+			for (size_t j = 0; j < i; j++)
+				if (same_module(k->modules[i], k->modules[j]))
+					return vf_err_set(err, EINVAL, "kernel.modules[%zu]: module "
+							  "%s is already named by kernel.modules[%zu] "
+							  "('-' and '_' are the same in module names)",
+							  i, vf_manifest_show(k->modules[i], show), j);
+	}
+	if ((x = json_object_get(v, "init")) &&
+	    ((r = get_image_path(x, "kernel.init", &s, err)) || (r = dup_str(s, &k->init, err))))
+		return r;
+	if (!composed)
+		return 0;
+	/* the composed kernel: the initramfs needs a package and an init */
+	if (!k->has_package) {
+		const char *given = k->n_modules ? "modules" : k->init ? "init" :
+				    k->image ? "image" : NULL;
+
+		if (given)
+			return vf_err_set(err, EINVAL, "kernel.%s: needs kernel.package (the kernel "
+					  "package the initramfs is built from)", given);
+		return 0;
+	}
+	if (!k->init)
+		return vf_err_set(err, EINVAL, "kernel: missing required key 'init' (the path in "
+				  "the image of the program that becomes the initramfs's /init, e.g. "
+				  "\"/usr/lib/vforge/vinit\"), needed with kernel.package");
+	if (!k->image && (r = dup_str(VF_MANIFEST_KERNEL_IMAGE_DEFAULT, &k->image, err)))
+		return r;
 	return 0;
 }
 
@@ -982,7 +1114,7 @@ int vf_manifest_parse_doc(json_t *doc, bool composed, struct vf_manifest *m,
 	if ((x = json_object_get(doc, "remove")) &&
 	    (r = get_str_list(x, "remove", get_glob, &m->remove, &m->n_remove, err)))
 		return r;
-	if ((x = json_object_get(doc, "kernel")) && (r = parse_kernel(x, m, err)))
+	if ((x = json_object_get(doc, "kernel")) && (r = parse_kernel(x, composed, m, err)))
 		return r;
 	if ((x = json_object_get(doc, "selinux")) && (r = parse_selinux(x, m, err)))
 		return r;
@@ -1048,6 +1180,12 @@ void vf_manifest_release_typed(struct vf_manifest *m)
 	free(m->symlinks);
 	free_list(m->remove, m->n_remove);
 	free_list(m->cmdline, m->n_cmdline);
+	free(m->kernel.path);
+	free(m->kernel.file);
+	free(m->kernel.origin);
+	free(m->kernel.image);
+	free_list(m->kernel.modules, m->kernel.n_modules);
+	free(m->kernel.init);
 	for (size_t i = 0; i < m->n_contexts; i++) {
 		free(m->contexts[i].regex);
 		free(m->contexts[i].type);
