@@ -12,6 +12,7 @@
 #include "repo/cjson.h"
 #include "repo/internal.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,8 @@
 #include <unistd.h>
 
 #define STAGING_NAME ".vforge-staging"
+/* Below the staging directory: target files by their names in targets/ (stage_tree). */
+#define STAGING_TREE "t"
 #define COPY_CHUNK ((size_t)1 << 20)
 #define MAX_ROOT_VERSION ((uint64_t)1 << 40)
 
@@ -37,6 +40,11 @@ static void crash_point(const char *point)
 
 	if (want && strcmp(want, point) == 0)
 		raise(SIGKILL);
+}
+
+void vf_repo_crash_point(const char *point)
+{
+	crash_point(point);
 }
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -208,6 +216,8 @@ static int clean_leftovers(struct vf_repo *r, struct vf_err *err)
 
 /* ---- open / create / close ------------------------------------------------------------- */
 
+static void batch_release(struct vf_repo_batch *b);
+
 static int repo_new(const char *dir, const struct vf_repo_opts *opts, struct vf_repo **ret,
 		    struct vf_err *err)
 {
@@ -240,7 +250,13 @@ void vf_repo_close(struct vf_repo *r)
 		free(r->staged[i].final);
 	}
 	free(r->staged);
+	batch_release(&r->pending);
 	if (r->lock_fd >= 0) {
+		char *tree = vf_repo_join(r->sdir, STAGING_TREE);
+
+		if (tree)
+			vf_fs_remove_tree(tree, NULL);
+		free(tree);
 		rmdir(r->sdir);
 		close(r->lock_fd);
 	}
@@ -591,6 +607,46 @@ static int stage_open(struct vf_repo *r, char **ret_tmp, int *ret_fd, struct vf_
 }
 
 /*
+ * Move a staged file to <sdir>/t/<rel>, where it waits for the publish under
+ * its name in targets/ (the same content staged twice: the same bytes).
+ * `tmp` is removed on failure.
+ */
+static int stage_move(struct vf_repo *r, const char *tmp, const char *rel, struct vf_err *err)
+{
+	char *dst = NULL, *slash;
+	int rc = 0;
+
+	if (asprintf(&dst, "%s/%s/%s", r->sdir, STAGING_TREE, rel) < 0) {
+		dst = NULL;
+		rc = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rename(tmp, dst) < 0) {
+		/* its directory is made on first use */
+		if (errno != ENOENT) {
+			rc = vf_err_sys(err, errno, "cannot rename '%s' to '%s'", tmp, dst);
+			goto out;
+		}
+		slash = strrchr(dst, '/');
+		*slash = '\0';
+		rc = vf_repo_mkdir_p(dst, err);
+		*slash = '/';
+		if (rc)
+			goto out;
+		if (rename(tmp, dst) < 0) {
+			rc = vf_err_sys(err, errno, "cannot rename '%s' to '%s'", tmp, dst);
+			goto out;
+		}
+	}
+	r->n_tree++;
+out:
+	if (rc)
+		unlink(tmp);
+	free(dst);
+	return rc;
+}
+
+/*
  * Record a staged file's content as target `name`: a new or changed target
  * changes targets.json; an identical one only restores a missing file.
  */
@@ -631,6 +687,13 @@ static int stage_finish(struct vf_repo *r, char *tmp, const char *name, uint64_t
 		goto fail;
 	if (!same)
 		*changed = true;
+	if (r->stage_tree) {
+		rc = stage_move(r, tmp, rel, err);
+		free(tmp);
+		free(final);
+		free(rel);
+		return rc;
+	}
 	/* the same content staged twice: both renames give the same bytes */
 	s = realloc(r->staged, (r->n_staged + 1) * sizeof(*s));
 	if (!s) {
@@ -808,7 +871,19 @@ int vf_repo_read_target(struct vf_repo *r, const char *name, uint64_t max, struc
 		goto out;
 	}
 	s = find_staged(r, path);
-	fd = open(s ? s->tmp : path, O_RDONLY | O_CLOEXEC);
+	if (!s && r->n_tree) {
+		char *tp = NULL;
+
+		/* staged by name (vf_repo_publish_dirs()) */
+		if (asprintf(&tp, "%s/%s/%s", r->sdir, STAGING_TREE, rel) < 0) {
+			rc = vf_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		fd = open(tp, O_RDONLY | O_CLOEXEC);
+		free(tp);
+	}
+	if (fd < 0)
+		fd = open(s ? s->tmp : path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = vf_err_sys(err, errno, "target '%s': cannot open '%s'", name, path);
 		goto out;
@@ -1102,12 +1177,7 @@ static int sync_fs_of(const char *dir, struct vf_err *err)
  * without its own fsync; then one syncfs, the renames, one fsync of the
  * directory. The same durability as one by one, with two flushes in all.
  */
-struct batch {
-	char **tmp, **final;
-	size_t n;
-};
-
-static void batch_release(struct batch *b)
+static void batch_release(struct vf_repo_batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->tmp[i])
@@ -1120,7 +1190,7 @@ static void batch_release(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static int batch_add(struct batch *b, const char *path, const struct vf_buf *text,
+static int batch_add(struct vf_repo_batch *b, const char *path, const struct vf_buf *text,
 		     struct vf_err *err)
 {
 	struct vf_fs_atomic a;
@@ -1154,7 +1224,7 @@ out:
 	return rc;
 }
 
-static int batch_commit(struct vf_repo *r, struct batch *b, struct vf_err *err)
+static int batch_commit(struct vf_repo *r, struct vf_repo_batch *b, struct vf_err *err)
 {
 	int rc;
 
@@ -1175,7 +1245,7 @@ static int batch_commit(struct vf_repo *r, struct batch *b, struct vf_err *err)
 /* Format a document and write it as metadata/<file>; meta gets its length and sha256. */
 static int write_md(struct vf_repo *r, const char *role, const struct vf_tuf_md *md,
 		    const char *partial_point, uint64_t *ret_len, struct vf_tuf_hashes *ret_h,
-		    struct batch *b, struct vf_err *err)
+		    struct vf_repo_batch *b, struct vf_err *err)
 {
 	uint64_t version = md->type == VF_TUF_TIMESTAMP ? 0 : md->version;
 	struct vf_buf text = VF_BUF_INIT;
@@ -1219,17 +1289,62 @@ static int fsync_path(const char *path, struct vf_err *err)
 }
 
 /*
+ * Move every file below `src` to the same relative name below `dst`,
+ * creating directories (whose contents are flushed by the caller).
+ */
+static int move_tree(const char *src, const char *dst, struct vf_err *err)
+{
+	DIR *d = opendir(src);
+	int rc = 0;
+
+	if (!d)
+		return vf_err_sys(err, errno, "cannot read '%s'", src);
+	if (mkdir(dst, 0755) < 0 && errno != EEXIST) {
+		rc = vf_err_sys(err, errno, "cannot create '%s'", dst);
+		goto out;
+	}
+	for (;;) {
+		struct dirent *e;
+		char *from, *to;
+
+		errno = 0;
+		if (!(e = readdir(d))) {
+			if (errno)
+				rc = vf_err_sys(err, errno, "cannot read '%s'", src);
+			break;
+		}
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		from = vf_repo_join(src, e->d_name);
+		to = vf_repo_join(dst, e->d_name);
+		if (!from || !to)
+			rc = vf_err_set(err, ENOMEM, "out of memory");
+		else if (e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && is_dir(from)))
+			rc = move_tree(from, to, err);
+		else if (rename(from, to) < 0)
+			rc = vf_err_sys(err, errno, "cannot rename '%s' to '%s'", from, to);
+		free(from);
+		free(to);
+		if (rc)
+			break;
+	}
+out:
+	closedir(d);
+	return rc;
+}
+
+/*
  * Move the staged target files to their content-addressed names, durably:
  * contents flushed before the renames, directories after.
  */
 static int commit_staged(struct vf_repo *r, struct vf_err *err)
 {
-	bool each = r->n_staged <= FSYNC_EACH_MAX;
+	bool each = r->n_staged <= FSYNC_EACH_MAX && !r->n_tree;
 	int rc;
 
 	if (mkdir(r->tdir, 0755) < 0 && errno != EEXIST)
 		return vf_err_sys(err, errno, "cannot create '%s'", r->tdir);
-	if (!r->n_staged)
+	if (!r->n_staged && !r->n_tree)
 		return 0;
 	for (size_t i = 0; each && i < r->n_staged; i++)
 		if ((rc = fsync_path(r->staged[i].tmp, err)))
@@ -1260,6 +1375,19 @@ static int commit_staged(struct vf_repo *r, struct vf_err *err)
 		free(s->tmp);
 		s->tmp = NULL;
 	}
+	if (r->n_tree) {
+		char *tree = vf_repo_join(r->sdir, STAGING_TREE);
+
+		if (!tree)
+			return vf_err_set(err, ENOMEM, "out of memory");
+		rc = move_tree(tree, r->tdir, err);
+		if (!rc)
+			rc = vf_fs_remove_tree(tree, err);
+		free(tree);
+		if (rc)
+			return rc;
+		r->n_tree = 0;
+	}
 	if (!each && (rc = sync_fs_of(r->tdir, err)))
 		return rc;
 	return fsync_dir(r->tdir, err);
@@ -1272,22 +1400,22 @@ static int top_authority(struct vf_repo *r, enum vf_tuf_type t, struct vf_repo_a
 	return vf_repo_authority_of(r, vf_tuf_type_name(t), au, err);
 }
 
-int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
-		    unsigned refresh, struct vf_err *err)
+/*
+ * The top-level roles a publish re-signs: those `refresh` names, targets
+ * when it changed, those whose keys a new root changes, and the roles that
+ * pin them. *ret_any_role: whether delegated roles change (or
+ * `roles_changing` says they will).
+ */
+static unsigned publish_mask(const struct vf_repo *r, unsigned refresh, bool roles_changing,
+			     bool *ret_any_role)
 {
-	struct vf_buf msg = VF_BUF_INIT;
-	struct batch b = { 0 };
-	struct vf_tuf_hashes th, sh;
-	uint64_t tlen = 0, slen = 0;
-	size_t n_changed;
-	const char **ids = NULL;
-	bool any_role = false;
 	unsigned mask = refresh & (VF_REPO_ROLE(VF_TUF_TARGETS) | VF_REPO_ROLE(VF_TUF_SNAPSHOT) |
 				   VF_REPO_ROLE(VF_TUF_TIMESTAMP));
-	int rc;
+	bool any_role = roles_changing;
 
 	for (size_t i = 0; i < r->n_roles; i++)
-		any_role |= !r->roles[i].gone && (r->roles[i].changed || r->roles[i].removed);
+		any_role |= !r->roles[i].gone &&
+			    (r->roles[i].changed || r->roles[i].removed || r->roles[i].unloaded);
 	if (r->creating || r->targets_changed)
 		mask |= VF_REPO_ROLE(VF_TUF_TARGETS);
 	mask |= r->changed_keys;
@@ -1295,23 +1423,45 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 		mask |= VF_REPO_ROLE(VF_TUF_SNAPSHOT);
 	if (mask & VF_REPO_ROLE(VF_TUF_SNAPSHOT))
 		mask |= VF_REPO_ROLE(VF_TUF_TIMESTAMP);
-	if (!mask && !r->new_root && !r->n_staged)
-		return 0;
-	ids = calloc(n ? n : 1, sizeof(*ids));
-	if (!ids)
-		return vf_err_set(err, ENOMEM, "out of memory");
+	*ret_any_role = any_role;
+	return mask;
+}
 
-	/* every role must be signable before anything is written */
+/* Every role to sign must be signable, every top-level expiry after now. */
+static int publish_check(struct vf_repo *r, unsigned mask, struct vf_signer *const *signers,
+			 size_t n, const char **ids, struct vf_err *err)
+{
+	const struct vf_tuf_succinct *bins = vf_repo_bins(r);
+	struct vf_buf msg = VF_BUF_INIT;
+	bool bin_checked = false, bin_short = false;
+	size_t bins_more = 0;
+	int rc = 0;
+
 	for (size_t i = 0; i < r->n_roles; i++) {
+		struct vf_repo_role *ro = &r->roles[i];
 		struct vf_repo_authority au;
+		size_t before = msg.len;
+		bool bin;
 
-		if (!r->roles[i].changed || r->roles[i].removed)
+		if (!ro->changed || ro->removed)
 			continue;
-		if ((rc = vf_repo_authority_of(r, r->roles[i].name, &au, err)))
+		/* hash bins share their keys: one is checked (unless signed offline) */
+		bin = bins && !ro->presigned && vf_tuf_succinct_has_role(bins, ro->name, NULL);
+		if (bin && bin_checked) {
+			bins_more += bin_short;
+			continue;
+		}
+		if ((rc = vf_repo_authority_of(r, ro->name, &au, err)))
 			goto out;
-		check_threshold(&au, r->roles[i].presigned ? r->roles[i].md : NULL, signers, n, ids,
-				&msg);
+		ro = &r->roles[i];
+		check_threshold(&au, ro->presigned ? ro->md : NULL, signers, n, ids, &msg);
+		if (bin) {
+			bin_checked = true;
+			bin_short = msg.len > before;
+		}
 	}
+	if (bins_more)
+		vf_buf_add_fmt(&msg, " (and %zu more hash bins, the same keys)", bins_more);
 	for (enum vf_tuf_type t = VF_TUF_TARGETS; t <= VF_TUF_TIMESTAMP; t++) {
 		struct vf_repo_authority au;
 
@@ -1339,6 +1489,89 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 			goto out;
 		}
 	}
+out:
+	vf_buf_release(&msg);
+	return rc;
+}
+
+int vf_repo_publish_check(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
+			  unsigned refresh, bool roles_changing, struct vf_err *err)
+{
+	const char **ids = calloc(n ? n : 1, sizeof(*ids));
+	bool any_role;
+	int rc;
+
+	if (!ids)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	rc = publish_check(r, publish_mask(r, refresh, roles_changing, &any_role), signers, n, ids,
+			   err);
+	free(ids);
+	return rc;
+}
+
+int vf_repo_flush_role(struct vf_repo *r, size_t i, struct vf_signer *const *signers, size_t n,
+		       struct vf_err *err)
+{
+	struct vf_repo_role *ro = &r->roles[i];
+	struct vf_repo_authority au;
+	struct vf_tuf_hashes h;
+	char *meta_name = NULL;
+	const char **ids;
+	uint64_t len = 0;
+	int rc;
+
+	assert(ro->md && ro->changed && !ro->removed && !ro->unloaded);
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids || asprintf(&meta_name, "%s.json", ro->name) < 0) {
+		free(ids);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	if (mkdir(r->mdir, 0755) < 0 && errno != EEXIST) {
+		rc = vf_err_sys(err, errno, "cannot create '%s'", r->mdir);
+		goto out;
+	}
+	if (!ro->presigned) {
+		ro->md->version++;
+		ro->md->expires = expiry_of(r, VF_TUF_TARGETS);
+	}
+	if ((rc = vf_repo_authority_of(r, ro->name, &au, err)))
+		goto out;
+	ro = &r->roles[i]; /* the lookup may have loaded roles (the array moves) */
+	if ((rc = sign_doc(&au, ro->md, ro->presigned, signers, n, ids, err)) ||
+	    (rc = write_md(r, ro->name, ro->md, NULL, &len, &h, &r->pending, err)) ||
+	    (rc = vf_tuf_md_set_meta(r->snapshot, meta_name, ro->md->version, (int64_t)len, &h,
+				     err)))
+		goto out;
+	vf_tuf_md_free(ro->md);
+	ro->md = NULL;
+	ro->unloaded = true;
+	ro->changed = ro->presigned = false;
+out:
+	free(meta_name);
+	free(ids);
+	return rc;
+}
+
+int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
+		    unsigned refresh, struct vf_err *err)
+{
+	struct vf_tuf_hashes th, sh;
+	uint64_t tlen = 0, slen = 0;
+	size_t n_changed;
+	const char **ids = NULL;
+	bool any_role;
+	unsigned mask = publish_mask(r, refresh, false, &any_role);
+	int rc;
+
+	if (!mask && !r->new_root && !r->n_staged && !r->n_tree)
+		return 0;
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	if (!ids)
+		return vf_err_set(err, ENOMEM, "out of memory");
+
+	/* every role must be signable before anything is written */
+	if ((rc = publish_check(r, mask, signers, n, ids, err)))
+		goto out;
 
 	/* sign the targets-type documents in memory first: nothing written yet */
 	for (size_t i = 0; i < r->n_roles; i++) {
@@ -1416,7 +1649,8 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 			 */
 			rc = 0;
 		} else if (!(rc = write_md(r, ro->name, ro->md, NULL, &len, &h,
-					   n_changed > FSYNC_EACH_MAX ? &b : NULL, err))) {
+					   n_changed > FSYNC_EACH_MAX || r->pending.n ?
+					   &r->pending : NULL, err))) {
 			rc = vf_tuf_md_set_meta(r->snapshot, meta_name, ro->md->version,
 						(int64_t)len, &h, err);
 		}
@@ -1424,7 +1658,7 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 		if (rc)
 			goto out;
 	}
-	if ((rc = batch_commit(r, &b, err)))
+	if ((rc = batch_commit(r, &r->pending, err)))
 		goto out;
 	if (any_role)
 		crash_point("after-delegated");
@@ -1476,12 +1710,13 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 	/* removed roles stay in the array (indices of hash bins must not move) */
 	for (size_t i = 0; i < r->n_roles; i++)
 		r->roles[i].gone |= r->roles[i].removed;
+	/* roles signed ahead (vf_repo_publish_dirs()) are published: load them again if needed */
+	vf_repo_roles_compact(r, false, true);
 	r->creating = false;
 	r->targets_changed = false;
 	r->changed_keys = 0;
 out:
-	batch_release(&b);
-	vf_buf_release(&msg);
+	batch_release(&r->pending);
 	free(ids);
 	return rc;
 }

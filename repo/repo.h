@@ -150,6 +150,59 @@ int vf_repo_add_target_file(struct vf_repo *r, const char *file, const char *nam
 int vf_repo_add_target_data(struct vf_repo *r, const char *name, const void *data, size_t len,
 			    const void *custom, struct vf_err *err);
 
+/**
+ * Add every regular file below `dir` as a target named by its path relative
+ * to `dir` (as vf_repo_add_target_file(), no custom), in name order. The
+ * files are listed in memory first: for a repository whose targets delegate
+ * to hash bins, vf_repo_publish_dirs() adds and publishes in bounded memory.
+ * Symbolic links, devices and other non-regular files are refused, naming
+ * the path, before any file is added.
+ */
+int vf_repo_add_target_dir(struct vf_repo *r, const char *dir, struct vf_err *err);
+
+/** Targets per group of hash bins in vf_repo_publish_dirs() (see there). */
+#define VF_REPO_BIN_GROUP_TARGETS 65536
+
+/**
+ * Add every regular file below each of `dirs` (as vf_repo_add_target_dir();
+ * a later directory replaces a name an earlier one gave) and publish as
+ * vf_repo_publish(signers, n, refresh) does, together with the changes made
+ * before.
+ *
+ * When targets delegates to hash bins and no role is selected, memory stays
+ * bounded whatever the number of files (it grows with the number of bins,
+ * the depth of the directories and the number of targets per group):
+ *
+ *  1. a first walk (readdir, nothing kept) counts the files and checks their
+ *     names and types: a bad one fails here, before anything is staged;
+ *  2. the bins are split into G contiguous groups, G = ceil((files + the
+ *     targets the bins hold already, estimated from their snapshot lengths)
+ *     / VF_REPO_BIN_GROUP_TARGETS);
+ *  3. for each group, the directories are walked again and the files whose
+ *     bin falls in the group are hashed and staged, not listed in memory:
+ *     they wait under .vforge-staging/ by their names in targets/. Then each
+ *     bin of the group that changed is signed, written to a temporary file
+ *     in metadata/ (not yet visible), given its snapshot entry, and freed;
+ *     the bins loaded unchanged are freed too. Before the first bin is
+ *     signed, every role the publish will sign is checked as
+ *     vf_repo_publish() checks (thresholds, expiry): nothing is written in
+ *     metadata/ when a threshold falls short;
+ *  4. the publish completes in the usual order: target files renamed into
+ *     targets/, the bins' files renamed, then targets (when it changed),
+ *     snapshot and timestamp.json last.
+ *
+ * A crash or a failure anywhere before the last rename of step 4 leaves the
+ * repository as it was for clients (temporary files are removed by the next
+ * publisher). The files must not change during the call. Otherwise (no
+ * bins, or vf_repo_select_role() named a role) the files are added in memory
+ * and published. After a failure nothing is published: close the
+ * repository. The test-only environment variable VFORGE_TEST_BIN_GROUP_TARGETS
+ * replaces VF_REPO_BIN_GROUP_TARGETS (tests force many groups with it).
+ */
+int vf_repo_publish_dirs(struct vf_repo *r, const char *const *dirs, size_t n_dirs,
+			 struct vf_signer *const *signers, size_t n, unsigned refresh,
+			 struct vf_err *err);
+
 /** Remove a target from targets.json; -ENOENT (naming it) when absent. */
 int vf_repo_remove_target(struct vf_repo *r, const char *name, struct vf_err *err);
 

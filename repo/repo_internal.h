@@ -24,6 +24,18 @@ struct vf_repo_role {
 	bool removed;         /* its delegation was removed: drop it from snapshot */
 	bool gone;            /* removed and published */
 	bool presigned;       /* staged and signed offline: keep version, expiry, signatures */
+	/*
+	 * Signed, written to a temporary file of the pending batch, its snapshot
+	 * entry set, and freed (md is NULL): nothing may load, change or re-sign
+	 * it before the publish that renames the batch (vf_repo_publish_dirs()).
+	 */
+	bool unloaded;
+};
+
+/* Metadata files written to temporary names, renamed together at publish. */
+struct vf_repo_batch {
+	char **tmp, **final;
+	size_t n;
 };
 
 struct vf_repo {
@@ -39,6 +51,14 @@ struct vf_repo {
 	struct vf_repo_staged *staged;
 	size_t n_staged;
 	uint64_t staged_seq;
+	/*
+	 * When set, a staged target file is moved to <sdir>/t/<its name in
+	 * targets/> instead of being listed in `staged` (memory independent of
+	 * the number of files); n_tree counts them.
+	 */
+	bool stage_tree;
+	uint64_t n_tree;
+	struct vf_repo_batch pending; /* delegated metadata signed ahead of a publish */
 	struct vf_repo_role *roles; /* delegated roles loaded or created, in load order */
 	size_t n_roles, cap_roles;
 	char *selected;             /* the role target changes go to; NULL: automatic */
@@ -96,5 +116,40 @@ int vf_repo_role_push(struct vf_repo *r, const char *name, const char *delegator
 
 /** Free the delegated roles. */
 void vf_repo_roles_free(struct vf_repo *r);
+
+/**
+ * Forget loaded roles (the bin index is rebuilt): with `clean`, hash bins
+ * that are loaded and unchanged (they load again on demand); with
+ * `unloaded`, the roles unloaded ahead of a publish that is now done.
+ */
+void vf_repo_roles_compact(struct vf_repo *r, bool clean, bool unloaded);
+
+/** The hash bins of targets, or NULL when it does not delegate to bins. */
+const struct vf_tuf_succinct *vf_repo_bins(const struct vf_repo *r);
+
+/** Hash bin `index`'s loaded role, or NULL when it is not loaded. */
+struct vf_repo_role *vf_repo_bin_role(struct vf_repo *r, uint32_t index);
+
+/** Die here when VFORGE_TEST_CRASH_AT names `point` (docs/repo.md, test-only). */
+void vf_repo_crash_point(const char *point);
+
+/**
+ * What vf_repo_publish() checks before writing anything, for the roles that
+ * are changed now (with `roles_changing`: as if delegated roles changed, so
+ * snapshot and timestamp are checked too): every role to sign is signable
+ * with `signers` (else -EACCES listing the keyids still needed per role)
+ * and every top-level expiry is after now.
+ */
+int vf_repo_publish_check(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
+			  unsigned refresh, bool roles_changing, struct vf_err *err);
+
+/**
+ * Sign the changed delegated role roles[i] (version + 1 and the targets
+ * expiry, unless signed offline) with every authorised signer, write it to a
+ * temporary file of the pending batch, set its snapshot entry, and unload
+ * it. Call vf_repo_publish_check() first.
+ */
+int vf_repo_flush_role(struct vf_repo *r, size_t i, struct vf_signer *const *signers, size_t n,
+		       struct vf_err *err);
 
 #endif

@@ -61,6 +61,51 @@ static struct vf_tuf_md *doc_of(struct vf_repo *r, const char *name)
 	return ro ? ro->md : NULL;
 }
 
+const struct vf_tuf_succinct *vf_repo_bins(const struct vf_repo *r)
+{
+	return bins_of(r);
+}
+
+struct vf_repo_role *vf_repo_bin_role(struct vf_repo *r, uint32_t index)
+{
+	if (!r->bin_role || index >= r->n_bins || r->bin_role[index] == SIZE_MAX)
+		return NULL;
+	return &r->roles[r->bin_role[index]];
+}
+
+void vf_repo_roles_compact(struct vf_repo *r, bool clean, bool unloaded)
+{
+	const struct vf_tuf_succinct *s = bins_of(r);
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->n_roles; i++) {
+		struct vf_repo_role *ro = &r->roles[i];
+		bool bin = s && vf_tuf_succinct_has_role(s, ro->name, NULL);
+		bool drop = (unloaded && ro->unloaded) ||
+			    (clean && bin && ro->md && !ro->changed && !ro->removed && !ro->gone &&
+			     !ro->presigned);
+
+		if (drop) {
+			free(ro->name);
+			free(ro->delegator);
+			vf_tuf_md_free(ro->md);
+			continue;
+		}
+		r->roles[kept++] = *ro;
+	}
+	r->n_roles = kept;
+	if (!r->bin_role)
+		return;
+	for (uint32_t i = 0; i < r->n_bins; i++)
+		r->bin_role[i] = SIZE_MAX;
+	for (size_t i = 0; i < r->n_roles; i++) {
+		uint32_t idx;
+
+		if (s && vf_tuf_succinct_has_role(s, r->roles[i].name, &idx))
+			r->bin_role[idx] = i;
+	}
+}
+
 /* Keep the bin index in step with the succinct delegation of targets. */
 static int bins_index(struct vf_repo *r, struct vf_err *err)
 {
@@ -212,7 +257,7 @@ static int find_delegator(struct vf_repo *r, const char *name, char **ret, struc
 	if ((rc = load_children(r, "targets", err)))
 		return rc;
 	for (size_t i = 0; i < r->n_roles; i++) {
-		if (r->roles[i].removed || !r->roles[i].md->delegations)
+		if (r->roles[i].removed || r->roles[i].unloaded || !r->roles[i].md->delegations)
 			continue;
 		if (delegates(r->roles[i].md, name))
 			return (*ret = strdup(r->roles[i].name)) ? 0 :
@@ -235,6 +280,9 @@ int vf_repo_role_get(struct vf_repo *r, const char *name, struct vf_repo_role **
 	if (ro) {
 		if (ro->removed)
 			return vf_err_set(err, ENOENT, "role '%s' was removed", name);
+		if (ro->unloaded)
+			return vf_err_set(err, EBUSY, "role '%s' is signed for the publish under way "
+					  "and no longer in memory: publish first", name);
 		*ret = ro;
 		return 0;
 	}

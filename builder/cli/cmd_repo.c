@@ -6,12 +6,10 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 const char vf_cli_repo_help[] =
 	"A repository is a directory of static files: metadata/<N>.root.json (every\n"
@@ -27,7 +25,10 @@ const char vf_cli_repo_help[] =
 	"  --target FILE[=NAME] a target to add (NAME defaults to FILE's base name; the\n"
 	"                       last '=' separates them); many allowed\n"
 	"  --dir DIR            add every regular file below DIR as a target named by\n"
-	"                       its path relative to DIR (also for add-targets)\n"
+	"                       its path relative to DIR (also for add-targets and\n"
+	"                       stage; after the other targets and --remove); into\n"
+	"                       hash bins, in memory bounded whatever the number of\n"
+	"                       files (docs/delegations.md)\n"
 	"add-targets  add or replace targets (FILE[=NAME] operands) and remove others\n"
 	"  --role ROLE          the delegated role the targets go to (default: their hash\n"
 	"                       bin when targets delegates to bins, else targets)\n"
@@ -256,101 +257,6 @@ static int add_targets(struct vf_repo *r, const char *const *specs, size_t n, st
 	return 0;
 }
 
-/* A file found below a --dir: its path and its target name (relative path). */
-struct found {
-	char *path;
-	const char *name; /* points into path */
-};
-
-struct walk {
-	struct found *v;
-	size_t n, cap;
-	size_t root_len;
-};
-
-static int walk_dir(struct walk *w, const char *dir, struct vf_err *err)
-{
-	struct dirent **ents = NULL;
-	int n = scandir(dir, &ents, NULL, alphasort), rc = 0;
-
-	if (n < 0)
-		return vf_err_sys(err, errno, "--dir: cannot read '%s'", dir);
-	for (int i = 0; i < n; i++) {
-		const char *e = ents[i]->d_name;
-		struct stat st;
-		char *p;
-
-		if (rc || strcmp(e, ".") == 0 || strcmp(e, "..") == 0)
-			continue;
-		if (asprintf(&p, "%s/%s", dir, e) < 0) {
-			rc = vf_err_set(err, ENOMEM, "out of memory");
-			continue;
-		}
-		if (lstat(p, &st) < 0) {
-			rc = vf_err_sys(err, errno, "--dir: cannot stat '%s'", p);
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = walk_dir(w, p, err);
-		} else if (S_ISREG(st.st_mode)) {
-			if (w->n == w->cap) {
-				size_t cap = w->cap ? 2 * w->cap : 1024;
-				struct found *v = realloc(w->v, cap * sizeof(*v));
-
-				if (!v) {
-					rc = vf_err_set(err, ENOMEM, "out of memory");
-					free(p);
-					continue;
-				}
-				w->v = v;
-				w->cap = cap;
-			}
-			w->v[w->n].path = p;
-			w->v[w->n].name = p + w->root_len + 1;
-			w->n++;
-			continue;
-		} else {
-			rc = vf_err_set(err, EINVAL, "--dir: '%s' is not a regular file or a directory "
-					"(symbolic links and devices are not targets)", p);
-		}
-		free(p);
-	}
-	for (int i = 0; i < n; i++)
-		free(ents[i]);
-	free(ents);
-	return rc;
-}
-
-static int cmp_found(const void *a, const void *b)
-{
-	return strcmp(((const struct found *)a)->name, ((const struct found *)b)->name);
-}
-
-/* Add every regular file below `dir`, in name order (cheap for the sorted targets map). */
-static int add_dir(struct vf_repo *r, const char *dir, struct vf_err *err)
-{
-	struct walk w = { .root_len = strlen(dir) };
-	int rc;
-
-	while (w.root_len > 1 && dir[w.root_len - 1] == '/')
-		w.root_len--;
-	{
-		char *d = strndup(dir, w.root_len);
-
-		if (!d)
-			return vf_err_set(err, ENOMEM, "out of memory");
-		rc = walk_dir(&w, d, err);
-		free(d);
-	}
-	if (!rc) {
-		qsort(w.v, w.n, sizeof(*w.v), cmp_found);
-		for (size_t i = 0; i < w.n && !rc; i++)
-			rc = vf_repo_add_target_file(r, w.v[i].path, w.v[i].name, NULL, err);
-	}
-	for (size_t i = 0; i < w.n; i++)
-		free(w.v[i].path);
-	free(w.v);
-	return rc;
-}
-
 /* Print the published state: one line a role, or JSON. */
 static void print_state(const struct vf_repo *r, const uint64_t before[5], bool json)
 {
@@ -469,9 +375,7 @@ static int run(const struct vf_cli_cmd *cmd, const char *sub, int argc, char **a
 		before[0] = before[1] = before[2] = before[3] = 0;
 	if (a.target_role && vf_repo_select_role(r, a.target_role, &err))
 		goto fail;
-	for (size_t i = 0; i < a.n_dirs; i++)
-		if (add_dir(r, a.dirs[i], &err))
-			goto fail;
+	/* FILE operands and --target, then --remove, then the --dir trees */
 	if (add_targets(r, a.targets, a.n_targets, &err))
 		goto fail;
 	for (size_t i = 0; i < a.n_removes; i++)
@@ -479,6 +383,10 @@ static int run(const struct vf_cli_cmd *cmd, const char *sub, int argc, char **a
 			goto fail;
 	if (strcmp(sub, "stage") == 0) {
 		char **files = NULL;
+
+		for (size_t i = 0; i < a.n_dirs; i++)
+			if (vf_repo_add_target_dir(r, a.dirs[i], &err))
+				goto fail;
 
 		if (vf_repo_stage(r, a.roles, &files, &err))
 			goto fail;
@@ -494,7 +402,10 @@ static int run(const struct vf_cli_cmd *cmd, const char *sub, int argc, char **a
 		rc = VF_EXIT_OK;
 		goto out;
 	}
-	if (vf_repo_publish(r, signers, a.common.n_keys, a.roles, &err))
+	/* into hash bins, in memory bounded whatever the number of files */
+	if (a.n_dirs ? vf_repo_publish_dirs(r, a.dirs, a.n_dirs, signers, a.common.n_keys, a.roles,
+					    &err) :
+	    vf_repo_publish(r, signers, a.common.n_keys, a.roles, &err))
 		goto fail;
 	print_state(r, before, a.json);
 	rc = VF_EXIT_OK;

@@ -11,7 +11,8 @@
 #    target from tuf-js, `delegation remove` (nested and top level; a client
 #    that trusted the removed role's snapshot entry still updates);
 #  - 64 succinct hash bins (TAP 15): targets already in targets.json move to
-#    their bins, new targets go to theirs, tuf-js downloads them all, and adding
+#    their bins, new targets go to theirs (a --dir tree too, published in groups
+#    of bins written ahead), tuf-js downloads them all, and adding
 #    one target publishes exactly its bin, a snapshot and timestamp.json;
 #  - `vforge repo validate` exit 0 on every published state.
 . tests/integration/lib.sh
@@ -303,6 +304,29 @@ for i in 00 07 19; do
 	n=pkg/p$i.txt b=$(bin_of "$n" 6 bins)
 	[ "$(jv "$(md "$B" "$b")" 'process.argv[2] in d.signed.targets' "$n")" = true ] || fail "$n is not in its bin $b"
 done
+# a directory tree (--dir) goes to the bins in groups of bins: each group's files staged, its
+# changed bins signed and written ahead, then one publish (the test-only
+# VFORGE_TEST_BIN_GROUP_TARGETS=4 forces about 10 groups of 6 or 7 bins)
+mkdir -p "$TMP/bulk/bulk/d1" "$TMP/bulk/bulk/d2"
+BULK=""
+for i in $(seq 0 29); do
+	printf 'bulk file %s\n' "$i" >"$TMP/bulk/bulk/d$((i % 2 + 1))/q$i.txt"
+	BULK="$BULK bulk/d$((i % 2 + 1))/q$i.txt"
+done
+cp -R "$TMP/bulk/bulk" "$SRC/bulk"
+tv=$(ver_of "$B" targets) sv=$(snap_of "$B")
+# shellcheck disable=SC2086
+expect_exit 0 env VFORGE_TEST_BIN_GROUP_TARGETS=4 "$VFORGE" repo add-targets "$B" --key "$K/bins.pem" \
+	$SNAPTS --dir "$TMP/bulk"
+expect_exit 0 "$VFORGE" repo validate "$B" --root "$ROOT"
+[ "$(ver_of "$B" targets)" = "$tv" ] || fail "adding a --dir to bins changed targets.json"
+[ "$(snap_of "$B")" = $((sv + 1)) ] || fail "adding a --dir to bins: snapshot $(snap_of "$B"), expected one publish ($((sv + 1)))"
+for n in bulk/d1/q0.txt bulk/d2/q13.txt bulk/d2/q29.txt; do
+	b=$(bin_of "$n" 6 bins)
+	[ "$(jv "$(md "$B" "$b")" 'process.argv[2] in d.signed.targets' "$n")" = true ] || fail "$n is not in its bin $b"
+done
+ls -a "$B/metadata" | grep -q '\.tmp\.' && fail "temporary metadata files left behind by --dir"
+[ ! -e "$B/.vforge-staging" ] || fail "staging directory left behind by --dir"
 # --role names one bin: a target of another bin is refused
 n=pkg/extra.txt b=$(bin_of "$n" 6 bins)
 case $b in bins-00) other=bins-01 ;; *) other=bins-00 ;; esac
@@ -315,6 +339,7 @@ new_client bins "$ROOT"
 expect_exit 0 tufjs bins bins --all-targets --delegated
 ALL="top.txt apps/one.bin docs/readme.txt"
 for i in 00 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19; do ALL="$ALL pkg/p$i.txt"; done
+ALL="$ALL$BULK"
 # shellcheck disable=SC2086
 expect_targets "$TMP/out" $ALL
 # shellcheck disable=SC2086
