@@ -133,6 +133,19 @@ struct vf_repo_role *vf_repo_bin_role(struct vf_repo *r, uint32_t index);
 /** Die here when VFORGE_TEST_CRASH_AT names `point` (docs/repo.md, test-only). */
 void vf_repo_crash_point(const char *point);
 
+/** The staging directory inside a repository, and below it target files by their names in targets/. */
+#define STAGING_NAME ".vforge-staging"
+#define STAGING_TREE "t"
+
+/** fsync a directory (EINVAL, for file systems that cannot, is not an error). */
+int vf_repo_fsync_dir(const char *path, struct vf_err *err);
+
+/** Whether `path` is a directory (following symlinks). */
+bool vf_repo_is_dir(const char *path);
+
+/** Remove a batch's temporary files and free it (repo_publish.c); accepts an empty one. */
+void vf_repo_batch_release(struct vf_repo_batch *b);
+
 /**
  * What vf_repo_publish() checks before writing anything, for the roles that
  * are changed now (with `roles_changing`: as if delegated roles changed, so
