@@ -163,6 +163,21 @@ void vf_cli_free_signers(struct vf_signer **s, size_t n);
 /** Free what vf_cli_repo_arg() collected. */
 void vf_cli_repo_args_release(struct vf_cli_repo_args *a);
 
+/**
+ * A TUF client's clock (vforge fetch, vforge update): --now as epoch seconds,
+ * RFC 3339 or a duration from now, else the system clock. SOURCE_DATE_EPOCH
+ * is deliberately not read: a client whose clock an environment variable can
+ * stop would accept expired (frozen) metadata forever. VF_EXIT_USAGE after
+ * printing an error.
+ */
+int vf_cli_client_now(const struct vf_cli_cmd *cmd, const char *text, time_t *ret);
+
+/**
+ * A client's trusted-state directory: created (one level) on first use when
+ * a root to trust is given; otherwise it must exist and hold root.json.
+ */
+int vf_cli_client_metadata_dir(const char *dir, const char *trusted_root, struct vf_err *err);
+
 /* Commands */
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 void vf_cli_repo_args_init(struct vf_cli_repo_args *a)
 {
@@ -157,4 +160,62 @@ int vf_cli_repo_setup(const struct vf_cli_cmd *cmd, const struct vf_cli_repo_arg
 	if (vf_cli_open_signers(a->keys, a->n_keys, ret_signers, &err))
 		return vf_cli_fail(&err);
 	return 0;
+}
+
+/* ---- shared by the TUF client commands (fetch, update) ------------------------------- */
+
+int vf_cli_client_now(const struct vf_cli_cmd *cmd, const char *text, time_t *ret)
+{
+	struct vf_err err = { 0 };
+	time_t now = time(NULL);
+
+	if (!text) {
+		*ret = now;
+		return 0;
+	}
+	if (text[0] >= '0' && text[0] <= '9' && text[strspn(text, "0123456789")] == '\0') {
+		uint64_t n;
+		int r = vf_cli_parse_u64(cmd, "--now", text, &n);
+
+		if (r)
+			return r;
+		if (n > (1ULL << 53) - 1)
+			return vf_cli_usage(cmd, "--now: expected seconds since 1970 below 2^53, "
+					    "got %s", text);
+		*ret = (time_t)n;
+		return 0;
+	}
+	if (vf_repo_parse_when(text, now, ret, &err))
+		return vf_cli_usage(cmd, "--now: %s", err.msg);
+	return 0;
+}
+
+int vf_cli_client_metadata_dir(const char *dir, const char *trusted_root, struct vf_err *err)
+{
+	struct stat st;
+	char *root = NULL;
+	int r = 0;
+
+	if (stat(dir, &st)) {
+		if (errno == ENOENT && !trusted_root)
+			return vf_err_set(err, ENOENT, "metadata directory '%s' does not exist: on "
+					  "first use, give the root to trust with --trusted-root", dir);
+		if (errno != ENOENT)
+			return vf_err_sys(err, errno, "metadata directory '%s'", dir);
+		if (mkdir(dir, 0755))
+			return vf_err_sys(err, errno, "cannot create the metadata directory '%s'",
+					  dir);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return vf_err_set(err, ENOTDIR, "metadata directory '%s' is not a directory", dir);
+	if (trusted_root)
+		return 0;
+	if (asprintf(&root, "%s/root.json", dir) < 0)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	if (access(root, F_OK))
+		r = vf_err_set(err, ENOENT, "'%s' holds no trusted root.json: on first use, "
+			       "give the root to trust with --trusted-root", dir);
+	free(root);
+	return r;
 }

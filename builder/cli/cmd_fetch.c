@@ -196,38 +196,6 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 	return VF_EXIT_OK;
 }
 
-/*
- * The clock: --now (epoch seconds, RFC 3339 or a duration from now), else
- * the system clock. SOURCE_DATE_EPOCH is deliberately not read: it exists to
- * make builds reproducible, and a client whose clock an environment variable
- * can stop would accept expired (frozen) metadata forever.
- */
-static int parse_now(const struct vf_cli_cmd *cmd, const char *text, time_t *ret)
-{
-	struct vf_err err = { 0 };
-	time_t now = time(NULL);
-
-	if (!text) {
-		*ret = now;
-		return 0;
-	}
-	if (text[0] >= '0' && text[0] <= '9' && text[strspn(text, "0123456789")] == '\0') {
-		uint64_t n;
-		int r = vf_cli_parse_u64(cmd, "--now", text, &n);
-
-		if (r)
-			return r;
-		if (n > (1ULL << 53) - 1)
-			return vf_cli_usage(cmd, "--now: expected seconds since 1970 below 2^53, "
-					    "got %s", text);
-		*ret = (time_t)n;
-		return 0;
-	}
-	if (vf_repo_parse_when(text, now, ret, &err))
-		return vf_cli_usage(cmd, "--now: %s", err.msg);
-	return 0;
-}
-
 /* mkdir -p for the directories of `path` before its last '/'. */
 static int make_parents(const char *path, struct vf_err *err)
 {
@@ -245,39 +213,6 @@ static int make_parents(const char *path, struct vf_err *err)
 		*s = '/';
 	}
 	free(p);
-	return r;
-}
-
-/* First use: make the metadata directory when a root to trust is given. */
-static int check_metadata_dir(const struct args *a, struct vf_err *err)
-{
-	struct stat st;
-	char *root = NULL;
-	int r = 0;
-
-	if (stat(a->metadata_dir, &st)) {
-		if (errno == ENOENT && !a->trusted_root)
-			return vf_err_set(err, ENOENT, "metadata directory '%s' does not exist: on "
-					  "first use, give the root to trust with --trusted-root",
-					  a->metadata_dir);
-		if (errno != ENOENT)
-			return vf_err_sys(err, errno, "metadata directory '%s'", a->metadata_dir);
-		if (mkdir(a->metadata_dir, 0755))
-			return vf_err_sys(err, errno, "cannot create the metadata directory '%s'",
-					  a->metadata_dir);
-		return 0;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return vf_err_set(err, ENOTDIR, "metadata directory '%s' is not a directory",
-				  a->metadata_dir);
-	if (a->trusted_root)
-		return 0;
-	if (asprintf(&root, "%s/root.json", a->metadata_dir) < 0)
-		return vf_err_set(err, ENOMEM, "out of memory");
-	if (access(root, F_OK))
-		r = vf_err_set(err, ENOENT, "'%s' holds no trusted root.json: on first use, "
-			       "give the root to trust with --trusted-root", a->metadata_dir);
-	free(root);
 	return r;
 }
 
@@ -368,9 +303,9 @@ int cmd_fetch(int argc, char **argv)
 		rc = rc < 0 ? VF_EXIT_OK : rc;
 		goto out;
 	}
-	if ((rc = parse_now(cmd, a.now_text, &now)))
+	if ((rc = vf_cli_client_now(cmd, a.now_text, &now)))
 		goto out;
-	if (check_metadata_dir(&a, &err))
+	if (vf_cli_client_metadata_dir(a.metadata_dir, a.trusted_root, &err))
 		goto fail;
 
 	/* fetch: a fetcher and the trusted state */

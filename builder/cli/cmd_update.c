@@ -189,66 +189,6 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 	return VF_EXIT_OK;
 }
 
-/* The client's clock: --now, else the system clock (never SOURCE_DATE_EPOCH, as vforge fetch). */
-static int parse_now(const struct vf_cli_cmd *cmd, const char *text, time_t *ret)
-{
-	struct vf_err err = { 0 };
-	time_t now = time(NULL);
-
-	if (!text) {
-		*ret = now;
-		return 0;
-	}
-	if (text[0] >= '0' && text[0] <= '9' && text[strspn(text, "0123456789")] == '\0') {
-		uint64_t n;
-		int r = vf_cli_parse_u64(cmd, "--now", text, &n);
-
-		if (r)
-			return r;
-		if (n > (1ULL << 53) - 1)
-			return vf_cli_usage(cmd, "--now: expected seconds since 1970 below 2^53, "
-					    "got %s", text);
-		*ret = (time_t)n;
-		return 0;
-	}
-	if (vf_repo_parse_when(text, now, ret, &err))
-		return vf_cli_usage(cmd, "--now: %s", err.msg);
-	return 0;
-}
-
-/* First use: create the metadata directory when a root to trust is given. */
-static int check_metadata_dir(const struct args *a, struct vf_err *err)
-{
-	struct stat st;
-	char *root = NULL;
-	int r = 0;
-
-	if (stat(a->metadata_dir, &st)) {
-		if (errno == ENOENT && !a->trusted_root)
-			return vf_err_set(err, ENOENT, "metadata directory '%s' does not exist: on "
-					  "first use, give the root to trust with --trusted-root",
-					  a->metadata_dir);
-		if (errno != ENOENT)
-			return vf_err_sys(err, errno, "metadata directory '%s'", a->metadata_dir);
-		if (mkdir(a->metadata_dir, 0755))
-			return vf_err_sys(err, errno, "cannot create the metadata directory '%s'",
-					  a->metadata_dir);
-		return 0;
-	}
-	if (!S_ISDIR(st.st_mode))
-		return vf_err_set(err, ENOTDIR, "metadata directory '%s' is not a directory",
-				  a->metadata_dir);
-	if (a->trusted_root)
-		return 0;
-	if (asprintf(&root, "%s/root.json", a->metadata_dir) < 0)
-		return vf_err_set(err, ENOMEM, "out of memory");
-	if (access(root, F_OK))
-		r = vf_err_set(err, ENOENT, "'%s' holds no trusted root.json: on first use, "
-			       "give the root to trust with --trusted-root", a->metadata_dir);
-	free(root);
-	return r;
-}
-
 /* ---- the TUF side ------------------------------------------------------------------- */
 
 struct remote {
@@ -273,7 +213,7 @@ static int remote_open(const struct args *a, time_t now, struct remote *rm, stru
 	};
 	int r;
 
-	if ((r = check_metadata_dir(a, err)) || (r = vf_fetcher_new(NULL, &rm->f, err)))
+	if ((r = vf_cli_client_metadata_dir(a->metadata_dir, a->trusted_root, err)) || (r = vf_fetcher_new(NULL, &rm->f, err)))
 		return r;
 	co.fetcher = rm->f;
 	if ((r = vf_client_open(&co, &rm->c, err)))
@@ -501,7 +441,7 @@ static int do_remote(const struct vf_cli_cmd *cmd, const struct args *a)
 	time_t now;
 	int rc;
 
-	if ((rc = parse_now(cmd, a->now_text, &now)))
+	if ((rc = vf_cli_client_now(cmd, a->now_text, &now)))
 		return rc;
 	if (vf_updater_status_read(a->image, &st, &err))
 		goto fail;
