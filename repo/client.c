@@ -69,46 +69,12 @@ int vf_client_as_verify(struct vf_err *err, int r, const char *fmt, ...)
  */
 int vf_client_read_local(const char *path, uint64_t max, struct vf_buf *out, struct vf_err *err)
 {
-	struct stat st;
-	int64_t got;
-	int fd, r = 0;
+	int r = vf_fs_read_file(path, max, true, out, err);
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		return vf_err_sys(err, errno, "'%s'", path);
-	}
-	if (fstat(fd, &st) < 0) {
-		r = vf_err_sys(err, errno, "'%s'", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = vf_err_set(err, EINVAL, "'%s': not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = vf_err_set(err, EFBIG, "'%s': %lld bytes, more than the limit of %llu", path,
-			       (long long)st.st_size, (unsigned long long)max);
-		goto out;
-	}
-	if (vf_buf_grow(out, (size_t)st.st_size + 1)) {
-		r = vf_client_nomem(err);
-		goto out;
-	}
-	got = vf_fs_pread_full(fd, out->data, (size_t)st.st_size + 1, 0);
-	if (got < 0) {
-		r = vf_err_sys(err, (int)-got, "'%s': cannot read", path);
-		goto out;
-	}
-	if ((uint64_t)got > max) {
-		r = vf_err_set(err, EFBIG, "'%s': grew beyond %llu bytes while being read", path,
-			       (unsigned long long)max);
-		goto out;
-	}
-	out->len = (size_t)got;
-	out->data[out->len] = '\0';
-out:
-	close(fd);
+	if (r == -ENOENT)
+		return -ENOENT;
+	if (r)
+		vf_err_prefix(err, "'%s'", path);
 	return r;
 }
 

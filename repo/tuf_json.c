@@ -1367,43 +1367,16 @@ int vf_tuf_md_parse(const void *text, size_t len, enum vf_tuf_type expect, unsig
 int vf_tuf_md_load(const char *path, enum vf_tuf_type expect, unsigned flags,
 		   struct vf_tuf_md **ret, struct vf_err *err)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	int fd, r;
-	int64_t got;
+	struct vf_buf buf = VF_BUF_INIT;
+	int r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return vf_err_sys(err, errno, "'%s'", path);
-	if (fstat(fd, &st) < 0) {
-		r = vf_err_sys(err, errno, "'%s'", path);
-		goto out;
+	if ((r = vf_fs_read_file(path, VF_TUF_MAX_FILE, false, &buf, err)) == 0 &&
+	    (r = vf_tuf_md_parse(buf.data ? buf.data : (const uint8_t *)"", buf.len, expect, flags,
+				 ret, err)) == 0) {
+		vf_buf_release(&buf);
+		return 0;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		r = vf_err_set(err, EINVAL, "'%s': not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > VF_TUF_MAX_FILE) {
-		r = vf_err_set(err, EFBIG, "'%s': %lld bytes, more than the limit of %llu", path,
-			       (long long)st.st_size, (unsigned long long)VF_TUF_MAX_FILE);
-		goto out;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		r = nomem(err);
-		goto out;
-	}
-	got = vf_fs_pread_full(fd, buf, (size_t)st.st_size + 1, 0);
-	if (got < 0) {
-		r = vf_err_sys(err, (int)-got, "'%s': read", path);
-		goto out;
-	}
-	if ((uint64_t)got > VF_TUF_MAX_FILE) {
-		r = vf_err_set(err, EFBIG, "'%s': grew beyond the limit while being read", path);
-		goto out;
-	}
-	if ((r = vf_tuf_md_parse(buf, (size_t)got, expect, flags, ret, err)))
-		vf_err_prefix(err, "'%s'", path);
-out:
-	free(buf);
-	close(fd);
+	vf_err_prefix(err, "'%s'", path);
+	vf_buf_release(&buf);
 	return r;
 }

@@ -155,49 +155,19 @@ static const char *base_name(const char *path)
 static int read_file(const char *path, uint64_t max, uint8_t **ret, size_t *ret_len,
 		     struct vf_err *e)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	int64_t got;
-	int fd, r = 0;
+	struct vf_buf buf = VF_BUF_INIT;
+	int r = vf_fs_read_file(path, max, false, &buf, e);
 
 	*ret = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? -ENOENT : vf_err_sys(e, errno, "cannot open");
-	if (fstat(fd, &st) < 0) {
-		r = vf_err_sys(e, errno, "cannot stat");
-		goto out;
+	if (r) {
+		vf_buf_release(&buf);
+		return r;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		r = vf_err_set(e, EINVAL, "not a regular file");
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = vf_err_set(e, EFBIG, "%lld bytes, more than the limit of %llu",
-			       (long long)st.st_size, (unsigned long long)max);
-		goto out;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		r = nomem(e);
-		goto out;
-	}
-	got = vf_fs_pread_full(fd, buf, (size_t)st.st_size + 1, 0);
-	if (got < 0) {
-		r = vf_err_sys(e, (int)-got, "cannot read");
-		goto out;
-	}
-	if ((uint64_t)got > max) {
-		r = vf_err_set(e, EFBIG, "grew beyond the limit of %llu bytes while being read",
-			       (unsigned long long)max);
-		goto out;
-	}
-	buf[got] = '\0';
-	*ret = buf;
-	*ret_len = (size_t)got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
+	if (!buf.data && vf_buf_grow(&buf, 0)) /* an empty file: still a NUL-terminated buffer */
+		return nomem(e);
+	*ret = buf.data;
+	*ret_len = buf.len;
+	return 0;
 }
 
 /* "role 'x'" for delegated roles, the plain name for top-level ones. */

@@ -247,3 +247,49 @@ int vf_fs_start_writeback(int fd, uint64_t off, uint64_t len)
 		return -errno;
 	return 0;
 }
+
+int vf_fs_read_file(const char *path, uint64_t max, bool nofollow, struct vf_buf *out,
+		    struct vf_err *err)
+{
+	struct stat st;
+	int64_t got;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return vf_err_sys(err, errno, "cannot open");
+	if (fstat(fd, &st) < 0) {
+		r = vf_err_sys(err, errno, "cannot stat");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = vf_err_set(err, EINVAL, "not a regular file");
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = vf_err_set(err, EFBIG, "%lld bytes, more than the limit of %llu",
+			       (long long)st.st_size, (unsigned long long)max);
+		goto out;
+	}
+	out->len = 0;
+	if (vf_buf_grow(out, (size_t)st.st_size + 1)) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	/* one byte more than the size: a file that grew is seen, not cut */
+	got = vf_fs_pread_full(fd, out->data, (size_t)st.st_size + 1, 0);
+	if (got < 0) {
+		r = vf_err_sys(err, (int)-got, "cannot read");
+		goto out;
+	}
+	if ((uint64_t)got > max) {
+		r = vf_err_set(err, EFBIG, "grew beyond the limit of %llu bytes while being read",
+			       (unsigned long long)max);
+		goto out;
+	}
+	out->len = (size_t)got;
+	out->data[out->len] = '\0';
+out:
+	close(fd);
+	return r;
+}

@@ -19,9 +19,11 @@
 #ifndef VF_BASE_FS_H
 #define VF_BASE_FS_H
 
+#include "builder/base/buf.h"
 #include "builder/base/err.h"
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -54,6 +56,16 @@ void vf_fs_atomic_release(struct vf_fs_atomic *a);
  * a negative errno. Writes no message.
  */
 int64_t vf_fs_pread_full(int fd, void *buf, size_t len, uint64_t off);
+
+/**
+ * Read a whole regular file of at most `max` bytes into `out`, replacing what
+ * it held (out->data[out->len] is '\0'). With `nofollow` a symbolic link is
+ * refused. Messages do not repeat the path (callers prefix it): -ENOENT
+ * ("cannot open: No such file or directory"), -EINVAL (not a regular file), -EFBIG (over `max`, or
+ * grown past it while being read), -ENOMEM, other errnos from open/read.
+ */
+int vf_fs_read_file(const char *path, uint64_t max, bool nofollow, struct vf_buf *out,
+		    struct vf_err *err);
 
 /** Write all `len` bytes at `off`. Returns 0 or a negative errno. */
 int vf_fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);

@@ -350,6 +350,39 @@ static void assert_file_text(const char *path, const char *want)
 	free(text);
 }
 
+/* vf_fs_read_file: whole regular files up to a limit, nothing else. */
+static void test_read_file(void **state)
+{
+	char *path = vf_test_path(*state, "f.txt"), *link = vf_test_path(*state, "l.txt");
+	char *empty = vf_test_path(*state, "empty");
+	struct vf_buf b = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+
+	vf_test_write_file(path, "hello", 5);
+	vf_test_write_file(empty, "", 0);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(vf_fs_read_file(path, 5, true, &b, &err), 0);
+	assert_int_equal(b.len, 5);
+	assert_string_equal((char *)b.data, "hello");
+	/* replaces what the buffer held */
+	assert_int_equal(vf_fs_read_file(path, 100, false, &b, &err), 0);
+	assert_int_equal(b.len, 5);
+	assert_int_equal(vf_fs_read_file(empty, 0, false, &b, &err), 0);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(vf_fs_read_file(path, 4, false, &b, &err), -EFBIG);
+	assert_non_null(strstr(err.msg, "5 bytes, more than the limit of 4"));
+	assert_int_equal(vf_fs_read_file(link, 100, false, &b, &err), 0);
+	assert_int_equal(vf_fs_read_file(link, 100, true, &b, &err), -ELOOP);
+	assert_int_equal(vf_fs_read_file(*state, 100, false, &b, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(vf_fs_read_file("/nonexistent/x", 100, false, &b, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "No such file"));
+	vf_buf_release(&b);
+	free(path);
+	free(link);
+	free(empty);
+}
+
 static void test_atomic_commit(void **state)
 {
 	char *path = vf_test_path(*state, "out.txt");
@@ -520,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_err_truncation),
 		cmocka_unit_test(test_buf_add),
 		cmocka_unit_test(test_buf_growth),
+		vf_test_in_tmpdir(test_read_file),
 		vf_test_in_tmpdir(test_atomic_commit),
 		vf_test_in_tmpdir(test_atomic_release_without_commit),
 		vf_test_in_tmpdir(test_atomic_open_fails),
