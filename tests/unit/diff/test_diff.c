@@ -176,6 +176,38 @@ static void change_target(struct vf_tree *t)
 	assert_int_equal(vf_tree_add(t, &e, NULL, 0, true, &err), 0);
 }
 
+/*
+ * Two images, the second changed by `change`: exactly one finding, for `path`
+ * and `field`, with `message` (unless NULL). one_close() releases what
+ * one_open() made.
+ */
+struct one {
+	char *a, *b;
+	struct vf_diff_report r;
+	const struct vf_diff_finding *f;
+};
+
+static void one_open(void **state, change_fn change, const char *path, const char *field,
+		     const char *message, struct one *o)
+{
+	o->a = write_image(*state, "a", NULL);
+	o->b = write_image(*state, "b", change);
+	diff_ok(o->a, o->b, &o->r);
+	o->f = must_find(&o->r, "", path, field);
+	if (message)
+		assert_string_equal(o->f->message, message);
+	if (o->r.n_findings != 1)
+		dump(&o->r);
+	assert_int_equal(o->r.n_findings, 1);
+}
+
+static void one_close(struct one *o)
+{
+	vf_diff_report_release(&o->r);
+	free(o->a);
+	free(o->b);
+}
+
 static void test_ext4_identical(void **state)
 {
 	char *a = write_image(*state, "a", NULL), *b = write_image(*state, "b", NULL);
@@ -193,78 +225,46 @@ static void test_ext4_identical(void **state)
 
 static void test_ext4_mode(void **state)
 {
-	char *a = write_image(*state, "a", NULL), *b = write_image(*state, "b", change_mode), *t;
-	struct vf_diff_report r;
-	const struct vf_diff_finding *f;
+	struct one o;
+	char *t;
 
-	diff_ok(a, b, &r);
-	f = must_find(&r, "", "/etc/hostname", "mode");
-	assert_string_equal(f->a, "0644");
-	assert_string_equal(f->b, "0600");
-	assert_string_equal(f->message, "mode 0644 vs 0600");
 	/* exactly that: nothing else differs (the inode's checksum is in its own bytes) */
-	if (r.n_findings != 1)
-		dump(&r);
-	assert_int_equal(r.n_findings, 1);
-	t = text_of(&r);
+	one_open(state, change_mode, "/etc/hostname", "mode", "mode 0644 vs 0600", &o);
+	assert_string_equal(o.f->a, "0644");
+	assert_string_equal(o.f->b, "0600");
+	t = text_of(&o.r);
 	assert_string_equal(t, "/etc/hostname: mode 0644 vs 0600\n");
 	free(t);
-	vf_diff_report_release(&r);
-	free(a);
-	free(b);
+	one_close(&o);
 }
 
 static void test_ext4_content(void **state)
 {
-	char *a = write_image(*state, "a", NULL), *b = write_image(*state, "b", change_content);
-	struct vf_diff_report r;
-	const struct vf_diff_finding *f;
+	struct one o;
 
-	diff_ok(a, b, &r);
-	f = must_find(&r, "", "/etc/os-release", "content");
-	assert_string_equal(f->message, "content differs (bytes 23\u201325)");
-	assert_string_equal(f->detail, "bytes 23\u201325");
-	if (r.n_findings != 1)
-		dump(&r);
-	assert_int_equal(r.n_findings, 1);
-	vf_diff_report_release(&r);
-	free(a);
-	free(b);
+	one_open(state, change_content, "/etc/os-release", "content",
+		 "content differs (bytes 23\u201325)", &o);
+	assert_string_equal(o.f->detail, "bytes 23\u201325");
+	one_close(&o);
 }
 
 static void test_ext4_xattr(void **state)
 {
-	char *a = write_image(*state, "a", NULL), *b = write_image(*state, "b", change_xattr);
-	struct vf_diff_report r;
-	const struct vf_diff_finding *f;
+	struct one o;
 
-	diff_ok(a, b, &r);
-	f = must_find(&r, "", "/usr/bin/busybox", "xattr security.selinux");
-	assert_string_equal(f->a, "\"system_u:object_r:bin_t:s0\"");
-	assert_string_equal(f->b, "\"system_u:object_r:sh_t:s0\"");
-	if (r.n_findings != 1)
-		dump(&r);
-	assert_int_equal(r.n_findings, 1);
-	vf_diff_report_release(&r);
-	free(a);
-	free(b);
+	one_open(state, change_xattr, "/usr/bin/busybox", "xattr security.selinux", NULL, &o);
+	assert_string_equal(o.f->a, "\"system_u:object_r:bin_t:s0\"");
+	assert_string_equal(o.f->b, "\"system_u:object_r:sh_t:s0\"");
+	one_close(&o);
 }
 
 static void test_ext4_mtime(void **state)
 {
-	char *a = write_image(*state, "a", NULL), *b = write_image(*state, "b", change_mtime);
-	struct vf_diff_report r;
-	const struct vf_diff_finding *f;
+	struct one o;
 
-	diff_ok(a, b, &r);
-	f = must_find(&r, "", "/etc/os-release", "mtime");
-	assert_string_equal(f->message, "mtime 1699999000 vs 1699999999");
-	if (r.n_findings != 1)
-		dump(&r);
-	assert_int_equal(r.n_findings, 1);
-	vf_diff_report_release(&r);
-	free(a);
-	free(b);
+	one_open(state, change_mtime, "/etc/os-release", "mtime", "mtime 1699999000 vs 1699999999",
+		 &o);
+	one_close(&o);
 }
 
 static void test_ext4_added(void **state)
@@ -298,19 +298,11 @@ static void test_ext4_added(void **state)
 
 static void test_ext4_symlink(void **state)
 {
-	char *a = write_image(*state, "a", NULL), *b = write_image(*state, "b", change_target);
-	struct vf_diff_report r;
-	const struct vf_diff_finding *f;
+	struct one o;
 
-	diff_ok(a, b, &r);
-	f = must_find(&r, "", "/usr/bin/sh", "target");
-	assert_string_equal(f->message, "target \"busybox\" vs \"toybox!\"");
-	if (r.n_findings != 1)
-		dump(&r);
-	assert_int_equal(r.n_findings, 1);
-	vf_diff_report_release(&r);
-	free(a);
-	free(b);
+	one_open(state, change_target, "/usr/bin/sh", "target", "target \"busybox\" vs \"toybox!\"",
+		 &o);
+	one_close(&o);
 }
 
 /* One byte flipped where no file is: named as a structure, not a path. */
