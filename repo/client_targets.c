@@ -475,25 +475,19 @@ int vf_client_stream_target(struct vf_client *c, const struct vf_tuf_target *t, 
 	return fetch_target(c, t, &ts, err);
 }
 
-/* Create the directories above `path` (mode 0755). */
-static int mkdir_parents(const char *path, struct vf_err *err)
+/* Create the directories above `path`. */
+static int mkdir_parents_of(const char *path, struct vf_err *err)
 {
-	char *p = strdup(path);
-	int r = 0;
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int r;
 
-	if (!p)
+	if (!slash || slash == path)
+		return 0;
+	if (!(dir = strndup(path, (size_t)(slash - path))))
 		return vf_client_nomem(err);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			r = vf_err_sys(err, errno, "cannot create '%s'", p);
-			break;
-		}
-		*s = '/';
-	}
-	free(p);
+	r = vf_fs_mkdir_p(dir, err);
+	free(dir);
 	return r;
 }
 
@@ -556,7 +550,7 @@ int vf_client_download_target(struct vf_client *c, const struct vf_tuf_target *t
 			*ret_cached = true;
 		return 0;
 	}
-	if ((r = mkdir_parents(out_path, err))) {
+	if ((r = mkdir_parents_of(out_path, err))) {
 		vf_err_prefix(err, "target '%s'", t->path);
 		return r;
 	}

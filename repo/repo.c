@@ -59,31 +59,6 @@ char *vf_repo_join(const char *a, const char *b)
 	return s;
 }
 
-int vf_repo_mkdir_p(const char *path, struct vf_err *err)
-{
-	char *p = strdup(path);
-	int r = 0;
-
-	if (!p)
-		return vf_err_set(err, ENOMEM, "out of memory");
-	for (char *s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-				r = vf_err_sys(err, errno, "cannot create directory '%s'", p);
-				break;
-			}
-			*s = c;
-			if (!c)
-				break;
-		}
-	}
-	free(p);
-	return r;
-}
-
 int vf_repo_fsync_dir(const char *path, struct vf_err *err)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -305,7 +280,7 @@ int vf_repo_create(const char *dir, const struct vf_tuf_md *root, const struct v
 	}
 	if ((rc = check_root_signed(root, root, "root.json", err)))
 		return rc;
-	if ((rc = vf_repo_mkdir_p(dir, err)) || (rc = repo_new(dir, opts, &r, err)))
+	if ((rc = vf_fs_mkdir_p(dir, err)) || (rc = repo_new(dir, opts, &r, err)))
 		return rc;
 	if ((rc = take_lock(r, err)))
 		goto fail;
@@ -625,7 +600,7 @@ static int stage_move(struct vf_repo *r, const char *tmp, const char *rel, struc
 		}
 		slash = strrchr(dst, '/');
 		*slash = '\0';
-		rc = vf_repo_mkdir_p(dst, err);
+		rc = vf_fs_mkdir_p(dst, err);
 		*slash = '/';
 		if (rc)
 			goto out;

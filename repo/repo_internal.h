@@ -106,8 +106,6 @@ int vf_repo_authority_of(struct vf_repo *r, const char *role, struct vf_repo_aut
 /** Write `text` to `path` atomically (temporary file, fsync, rename, fsync of the directory). */
 int vf_repo_write_file(const char *path, const struct vf_buf *text, struct vf_err *err);
 
-/** Create a directory and its parents (mode 0755). */
-int vf_repo_mkdir_p(const char *path, struct vf_err *err);
 
 /** Append a role (the array may move). `md` is taken over on success. */
 int vf_repo_role_push(struct vf_repo *r, const char *name, const char *delegator,

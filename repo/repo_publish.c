@@ -392,7 +392,7 @@ static int commit_staged(struct vf_repo *r, struct vf_err *err)
 
 		*slash = '\0';
 		sub = strcmp(s->final, r->tdir) != 0;
-		rc = sub ? vf_repo_mkdir_p(s->final, err) : 0;
+		rc = sub ? vf_fs_mkdir_p(s->final, err) : 0;
 		*slash = '/';
 		if (rc)
 			return rc;

@@ -115,7 +115,7 @@ int vf_repo_stage(struct vf_repo *r, unsigned refresh, char ***ret_files, struct
 		rc = vf_err_set(err, ENODATA, "nothing to stage: no target or delegation changed");
 		goto out;
 	}
-	if ((rc = vf_repo_mkdir_p(mdir, err)) || (rc = vf_repo_mkdir_p(tdir, err)))
+	if ((rc = vf_fs_mkdir_p(mdir, err)) || (rc = vf_fs_mkdir_p(tdir, err)))
 		goto out;
 	if (r->targets_changed &&
 	    (rc = stage_doc(r, "targets", NULL, r->targets, roles, &files, &n_files, err)))

@@ -293,3 +293,32 @@ out:
 	close(fd);
 	return r;
 }
+
+int vf_fs_mkdir_p(const char *path, struct vf_err *err)
+{
+	char *p = strdup(path);
+	int r = 0;
+
+	if (!p)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	if (!*p) {
+		free(p);
+		return vf_err_set(err, EINVAL, "cannot create a directory with an empty name");
+	}
+	for (char *s = p + 1;; s++) {
+		char c = *s;
+
+		if (c != '/' && c)
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			r = vf_err_sys(err, errno, "cannot create directory '%s'", p);
+			break;
+		}
+		if (!c)
+			break;
+		*s = c;
+	}
+	free(p);
+	return r;
+}

@@ -67,6 +67,13 @@ int64_t vf_fs_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int vf_fs_read_file(const char *path, uint64_t max, bool nofollow, struct vf_buf *out,
 		    struct vf_err *err);
 
+/**
+ * mkdir -p: create `path` and every missing directory above it (mode 0755,
+ * less the umask); existing ones are fine. The message names the directory
+ * that could not be made.
+ */
+int vf_fs_mkdir_p(const char *path, struct vf_err *err);
+
 /** Write all `len` bytes at `off`. Returns 0 or a negative errno. */
 int vf_fs_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 

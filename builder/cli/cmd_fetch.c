@@ -196,26 +196,6 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 	return VF_EXIT_OK;
 }
 
-/* mkdir -p for the directories of `path` before its last '/'. */
-static int make_parents(const char *path, struct vf_err *err)
-{
-	char *p = strdup(path);
-	int r = 0;
-
-	if (!p)
-		return vf_err_set(err, ENOMEM, "out of memory");
-	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST) {
-			r = vf_err_sys(err, errno, "cannot create directory '%s'", p);
-			break;
-		}
-		*s = '/';
-	}
-	free(p);
-	return r;
-}
-
 static void print_text(struct vf_client *c, const struct result *res, size_t n)
 {
 	const struct vf_client_change *ch;
@@ -357,10 +337,6 @@ int cmd_fetch(int argc, char **argv)
 			goto fail;
 		}
 		n_res++;
-		if (make_parents(r->path, &err)) {
-			vf_err_prefix(&err, "target '%s'", a.targets[i]);
-			goto fail;
-		}
 		if (vf_client_download_target(c, t, r->path, &r->cached, &err))
 			goto fail; /* the message names the target */
 	}

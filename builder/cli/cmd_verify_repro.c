@@ -97,32 +97,6 @@ static char *join(const char *a, const char *b)
 	return p;
 }
 
-static int mkdir_p(const char *path, struct vf_err *err)
-{
-	char *p = strdup(path);
-
-	if (!p)
-		return vf_err_set(err, ENOMEM, "out of memory");
-	for (char *s = p + 1;; s++) {
-		char c = *s;
-
-		if (c != '/' && c)
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			int rc = vf_err_sys(err, errno, "cannot create '%s'", p);
-
-			free(p);
-			return rc;
-		}
-		if (!c)
-			break;
-		*s = c;
-	}
-	free(p);
-	return 0;
-}
-
 static int file_sha256(const char *path, uint8_t out[32], uint64_t *ret_size, struct vf_err *err)
 {
 	struct vf_digest *d = vf_digest_new(vf_digest_alg_get("sha256"));
@@ -477,7 +451,7 @@ static int run_build(struct run *r, const struct cond *c, const char *outdir, st
 		rc = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = mkdir_p(cwd, err)) || (rc = mkdir_p(home, err)))
+	if ((rc = vf_fs_mkdir_p(cwd, err)) || (rc = vf_fs_mkdir_p(home, err)))
 		goto out;
 	snprintf(threads, sizeof(threads), "%u", c->threads);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -383,6 +383,27 @@ static void test_read_file(void **state)
 	free(empty);
 }
 
+/* vf_fs_mkdir_p: every missing level, existing ones fine, a file in the way named. */
+static void test_mkdir_p(void **state)
+{
+	char *deep = vf_test_path(*state, "a/b/c"), *file = vf_test_path(*state, "f");
+	char *under = vf_test_path(*state, "f/x");
+	struct vf_err err = { 0 };
+	struct stat st;
+
+	assert_int_equal(vf_fs_mkdir_p(deep, &err), 0);
+	assert_int_equal(stat(deep, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(vf_fs_mkdir_p(deep, &err), 0);
+	vf_test_write_file(file, "x", 1);
+	assert_int_equal(vf_fs_mkdir_p(under, &err), -ENOTDIR);
+	assert_non_null(strstr(err.msg, "cannot create directory"));
+	assert_int_equal(vf_fs_mkdir_p("", &err), -EINVAL);
+	free(deep);
+	free(file);
+	free(under);
+}
+
 static void test_atomic_commit(void **state)
 {
 	char *path = vf_test_path(*state, "out.txt");
@@ -554,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_buf_add),
 		cmocka_unit_test(test_buf_growth),
 		vf_test_in_tmpdir(test_read_file),
+		vf_test_in_tmpdir(test_mkdir_p),
 		vf_test_in_tmpdir(test_atomic_commit),
 		vf_test_in_tmpdir(test_atomic_release_without_commit),
 		vf_test_in_tmpdir(test_atomic_open_fails),
