@@ -46,6 +46,14 @@ void vf_cli_help(const struct vf_cli_cmd *cmd);
 int vf_cli_usage(const struct vf_cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/**
+ * The error cases of a getopt_long() loop run with a leading ':' in the
+ * short options: `opt` ':' is "option '<o>' needs a value", anything else
+ * "unknown option '<o>'", prefixed with "<sub>: " when `sub` is not NULL.
+ * Prints the usage error and returns VF_EXIT_USAGE.
+ */
+int vf_cli_bad_option(const struct vf_cli_cmd *cmd, const char *sub, int opt, char **argv);
+
 /** Print "vforge: error: <chain>" and return the exit code for err->code. */
 int vf_cli_fail(const struct vf_err *err);
 

@@ -102,10 +102,8 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 		case OPT_HELP:
 			vf_cli_help(cmd);
 			return -1;
-		case ':':
-			return vf_cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return vf_cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(cmd, NULL, opt, argv);
 		}
 	}
 	if (optind == argc)

@@ -132,10 +132,8 @@ static int parse(const struct vf_cli_cmd *cmd, bool add, int argc, char **argv, 
 		case OPT_HELP:
 			vf_cli_help(cmd);
 			return -1;
-		case ':':
-			return vf_cli_usage(cmd, "%s: option '%s' needs a value", sub, argv[optind - 1]);
 		default:
-			return vf_cli_usage(cmd, "%s: unknown option '%s'", sub, argv[optind - 1]);
+			return vf_cli_bad_option(cmd, sub, opt, argv);
 		}
 	}
 	if (argc - optind != 2)

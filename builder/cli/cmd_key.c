@@ -107,10 +107,8 @@ static int key_generate(const struct vf_cli_cmd *self, int argc, char **argv)
 		case OPT_HELP:
 			vf_cli_help(self);
 			return VF_EXIT_OK;
-		case ':':
-			return vf_cli_usage(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(self, NULL, c, argv);
 		}
 	}
 	if (optind < argc)

@@ -137,11 +137,8 @@ static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv, unsi
 		case OPT_HELP:
 			vf_cli_help(self);
 			return -1;
-		case ':':
-			return vf_cli_usage(self, "%s: option '%s' needs a value", a->sub,
-					    argv[optind - 1]);
 		default:
-			return vf_cli_usage(self, "%s: unknown option '%s'", a->sub, argv[optind - 1]);
+			return vf_cli_bad_option(self, a->sub, c, argv);
 		}
 		if (!(allowed & need))
 			return vf_cli_usage(self, "%s: option '%s%s' does not apply here", a->sub,

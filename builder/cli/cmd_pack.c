@@ -106,10 +106,8 @@ int cmd_pack(int argc, char **argv)
 		case OPT_HELP:
 			vf_cli_help(self);
 			return VF_EXIT_OK;
-		case ':':
-			return vf_cli_usage(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(self, NULL, c, argv);
 		}
 		if (rc)
 			return rc;

@@ -231,11 +231,8 @@ int vf_cli_repo_validate(const struct vf_cli_cmd *cmd, int argc, char **argv)
 		case OPT_HELP:
 			vf_cli_help(cmd);
 			return VF_EXIT_OK;
-		case ':':
-			return vf_cli_usage(cmd, "validate: option '%s' needs a value",
-					    argv[optind - 1]);
 		default:
-			return vf_cli_usage(cmd, "validate: unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(cmd, "validate", opt, argv);
 		}
 	}
 	if (optind == argc)
@@ -330,12 +327,8 @@ int vf_cli_repo_expirations(const struct vf_cli_cmd *cmd, int argc, char **argv)
 		case OPT_HELP:
 			vf_cli_help(cmd);
 			return VF_EXIT_OK;
-		case ':':
-			return vf_cli_usage(cmd, "expirations: option '%s' needs a value",
-					    argv[optind - 1]);
 		default:
-			return vf_cli_usage(cmd, "expirations: unknown option '%s'",
-					    argv[optind - 1]);
+			return vf_cli_bad_option(cmd, "expirations", opt, argv);
 		}
 	}
 	if (optind == argc)

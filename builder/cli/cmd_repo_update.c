@@ -111,11 +111,8 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 		case OPT_HELP:
 			fputs(help_text, stdout);
 			return -1;
-		case ':':
-			return vf_cli_usage(cmd, "add-update: option '%s' needs a value",
-					    argv[optind - 1]);
 		default:
-			return vf_cli_usage(cmd, "add-update: unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(cmd, "add-update", opt, argv);
 		}
 	}
 	if (optind >= argc)

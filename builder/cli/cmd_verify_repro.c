@@ -691,10 +691,8 @@ int cmd_verify_repro(int argc, char **argv)
 		case 'h':
 			vf_cli_help(self);
 			return VF_EXIT_OK;
-		case ':':
-			return vf_cli_usage(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(self, NULL, c, argv);
 		}
 	}
 	if (argc - optind == 0)

@@ -128,10 +128,8 @@ static int parse_args(const struct vf_cli_cmd *self, int argc, char **argv,
 		case OPT_HELP:
 			vf_cli_help(self);
 			return -1;
-		case ':':
-			return vf_cli_usage(self, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return vf_cli_usage(self, "unknown option '%s'", argv[optind - 1]);
+			return vf_cli_bad_option(self, NULL, c, argv);
 		}
 		if (rc)
 			return rc;

@@ -282,6 +282,17 @@ int vf_cli_exit_code(int rc)
 	return VF_EXIT_FAIL;
 }
 
+int vf_cli_bad_option(const struct vf_cli_cmd *cmd, const char *sub, int opt, char **argv)
+{
+	const char *name = argv[optind - 1];
+
+	if (opt == ':')
+		return sub ? vf_cli_usage(cmd, "%s: option '%s' needs a value", sub, name)
+			   : vf_cli_usage(cmd, "option '%s' needs a value", name);
+	return sub ? vf_cli_usage(cmd, "%s: unknown option '%s'", sub, name)
+		   : vf_cli_usage(cmd, "unknown option '%s'", name);
+}
+
 int vf_cli_fail(const struct vf_err *err)
 {
 	fprintf(stderr, "vforge: error: %s\n", err->msg[0] ? err->msg : "unknown failure");
