@@ -13,6 +13,7 @@
 #include "builder/base/buf.h"
 #include "builder/base/fs.h"
 #include "builder/base/hex.h"
+#include "builder/manifest/manifest.h"
 #include "keys/digest.h"
 
 #include <dirent.h>
@@ -244,14 +245,11 @@ struct strv {
 	size_t n;
 };
 
-static void strv_add_real(struct strv *l, const char *dir, const char *rel)
+/* Add the real path of `path` (skipped when it does not resolve: nothing to shuffle). */
+static void strv_add_real(struct strv *l, const char *path)
 {
-	char *joined = rel[0] == '/' ? strdup(rel) : join(dir, rel), *real, **grown;
+	char *real = realpath(path, NULL), **grown;
 
-	if (!joined)
-		return;
-	real = realpath(joined, NULL);
-	free(joined);
 	if (!real)
 		return;
 	grown = realloc(l->v, (l->n + 1) * sizeof(*grown));
@@ -270,55 +268,26 @@ static char *dir_of(const char *path)
 	return slash == path ? strdup("/") : strndup(path, slash ? (size_t)(slash - path) : 0);
 }
 
-/* Every file a variant reads (its manifests, packages, files, root.json), by their includes. */
-static void collect_sources(const char *file, unsigned depth, struct strv *out)
+/* Every file the variant's build reads: its manifests (as the loader composed them) and inputs. */
+static void collect_sources(const char *variant, struct strv *out)
 {
-	static const char *const arrays[][2] = { { "packages", "path" }, { "files", "source" } };
-	json_t *doc, *inc, *v;
-	char *dir;
-	size_t i;
+	struct vf_manifest *m = NULL;
+	struct vf_err err = { 0 };
 
-	if (depth > 32 || !(doc = json_load_file(file, 0, NULL)))
-		return;
-	if (!(dir = dir_of(file))) {
-		json_decref(doc);
-		return;
-	}
-	strv_add_real(out, dir, file);
-	inc = json_object_get(doc, "include");
-	json_array_foreach(inc, i, v) {
-		struct stat st;
-		char *p;
-
-		if (!json_is_string(v))
-			continue;
-		p = json_string_value(v)[0] == '/' ? strdup(json_string_value(v))
-						   : join(dir, json_string_value(v));
-		if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			char *f = join(p, "variant.json");
-
-			free(p);
-			p = f;
-		}
-		if (p)
-			collect_sources(p, depth + 1, out);
-		free(p);
-	}
-	for (size_t a = 0; a < 2; a++) {
-		json_array_foreach(json_object_get(doc, arrays[a][0]), i, v) {
-			const char *s = json_string_value(json_object_get(v, arrays[a][1]));
-
-			if (s)
-				strv_add_real(out, dir, s);
-		}
-	}
-	if ((v = json_object_get(json_object_get(doc, "update"), "root")) && json_is_string(v))
-		strv_add_real(out, dir, json_string_value(v));
-	v = json_object_get(json_object_get(json_object_get(doc, "kernel"), "package"), "path");
-	if (json_is_string(v))
-		strv_add_real(out, dir, json_string_value(v));
-	free(dir);
-	json_decref(doc);
+	if (vf_manifest_load(variant, &m, &err))
+		return; /* the build reports it */
+	for (size_t i = 0; i < m->n_sources; i++)
+		strv_add_real(out, m->sources[i]);
+	for (size_t i = 0; i < m->n_pkgs; i++)
+		strv_add_real(out, m->pkgs[i].file);
+	for (size_t i = 0; i < m->n_files; i++)
+		if (m->files[i].source)
+			strv_add_real(out, m->files[i].source);
+	if (m->update_root)
+		strv_add_real(out, m->update_root);
+	if (m->kernel.has_package)
+		strv_add_real(out, m->kernel.file);
+	vf_manifest_free(m);
 }
 
 /* The deepest directory holding every path (absolute, normalised by realpath). */
@@ -378,18 +347,11 @@ static int run_quiet(char *const argv[])
 static void mount_shuffled(struct run *r)
 {
 	struct strv src = { 0 };
-	char *file = NULL, *top = NULL, *mnt = NULL;
+	char *top = NULL, *mnt = NULL;
 	const char *rel_to;
-	struct stat st;
 
 	snprintf(r->dir_order, sizeof(r->dir_order), "as on disk (disorderfs is not installed)");
-	if (stat(r->variant, &st) == 0 && S_ISDIR(st.st_mode))
-		file = join(r->variant, "variant.json");
-	else
-		file = strdup(r->variant);
-	if (!file)
-		return;
-	collect_sources(file, 0, &src);
+	collect_sources(r->variant, &src);
 	top = common_dir(&src);
 	if (top && (mnt = join(r->work, "src-b")) && mkdir(mnt, 0700) == 0) {
 		char *argv[] = { (char *)"disorderfs", (char *)"--shuffle-dirents=yes",
@@ -417,7 +379,6 @@ static void mount_shuffled(struct run *r)
 	for (size_t i = 0; i < src.n; i++)
 		free(src.v[i]);
 	free(src.v);
-	free(file);
 	free(top);
 	free(mnt);
 }

@@ -711,9 +711,16 @@ static int compose(const char *display, const struct file_id *id, const char *op
 		goto out;
 	}
 	m->json = output_doc(&c, doc);
-	if (!m->json) {
+	if (!m->json || !(m->sources = calloc(c.n_origins ? c.n_origins : 1, sizeof(char *)))) {
 		r = oom(err);
 		goto out;
+	}
+	for (size_t i = 0; i < c.n_origins; i++) {
+		if (!(m->sources[i] = strdup(c.origins[i].display))) {
+			r = oom(err);
+			goto out;
+		}
+		m->n_sources++;
 	}
 	*ret = m;
 	m = NULL;
@@ -770,6 +777,9 @@ void vf_manifest_free(struct vf_manifest *m)
 		return;
 	vf_manifest_release_typed(m);
 	json_decref(m->json);
+	for (size_t i = 0; i < m->n_sources; i++)
+		free(m->sources[i]);
+	free(m->sources);
 	free(m->path);
 	free(m);
 }

@@ -156,6 +156,8 @@ struct vf_manifest_layout {
 /** A composed, validated variant. Every string is owned by the manifest. */
 struct vf_manifest {
 	char *path;              /**< the top-level manifest file */
+	char **sources;          /**< every manifest file composed, as opened, top-level first */
+	size_t n_sources;
 	char *name, *version, *arch;
 	bool has_source_date_epoch;
 	int64_t source_date_epoch;

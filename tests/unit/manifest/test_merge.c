@@ -399,6 +399,12 @@ static void test_diamond(void **state)
 	assert_string_equal(m->remove[2], "/r");
 	assert_int_equal(m->n_pkgs, 0);
 	assert_int_equal(m->n_cmdline, 1);
+	/* every file composed, once, top-level first, in the order merged */
+	assert_int_equal(m->n_sources, 4);
+	assert_non_null(strstr(m->sources[0], "t.json"));
+	assert_non_null(strstr(m->sources[1], "l.json"));
+	assert_non_null(strstr(m->sources[2], "common.json"));
+	assert_non_null(strstr(m->sources[3], "r.json"));
 	vf_manifest_free(m);
 }
 
