@@ -1199,11 +1199,15 @@ void vf_manifest_release_typed(struct vf_manifest *m)
 	free(m->update_root);
 	free(m->update_root_path);
 	{
-		char *path = m->path;
+		char *path = m->path, **sources = m->sources;
+		size_t n_sources = m->n_sources;
 		void *json = m->json;
 
+		/* what the loader owns (path, json, sources) stays for vf_manifest_free() */
 		memset(m, 0, sizeof(*m));
 		m->path = path;
 		m->json = json;
+		m->sources = sources;
+		m->n_sources = n_sources;
 	}
 }
