@@ -68,6 +68,43 @@ int vf_digest_copy(struct vf_digest *dst, const struct vf_digest *src);
 int vf_digest_buffer(const struct vf_digest_alg *alg, const void *data, size_t len,
 		     uint8_t *out);
 
+/** Most bytes of prefix plus suffix a vf_digest_blocks takes (a verity salt is at most 256). */
+#define VF_DIGEST_BLOCKS_SALT_MAX 1024
+
+/**
+ * Many digests of equal-size blocks, each salted: the digest of
+ * prefix || block || suffix for every block, as dm-verity computes its tree
+ * (format 1 salts before the block, format 0 after):
+ *
+ *     struct vf_digest_blocks *h = vf_digest_blocks_new(alg, salt, n, NULL, 0, 4096);
+ *     vf_digest_blocks_run(h, data, count, out);  // out: count * vf_digest_alg_size(alg) bytes
+ *     vf_digest_blocks_free(h);
+ *
+ * With sha256 on a CPU with SHA-256 instructions, blocks are hashed two at
+ * a time, interleaved (nearly twice the throughput of one at a time);
+ * otherwise one at a time through the backend. The digests are the same.
+ * An object is used by one thread at a time; prefix and suffix are copied.
+ */
+struct vf_digest_blocks;
+
+/**
+ * A new block hasher. NULL on allocation failure, or when prefix plus suffix
+ * exceed VF_DIGEST_BLOCKS_SALT_MAX or block_size is 0.
+ */
+struct vf_digest_blocks *vf_digest_blocks_new(const struct vf_digest_alg *alg, const void *prefix,
+					      size_t prefix_len, const void *suffix,
+					      size_t suffix_len, size_t block_size);
+
+/** Free it; accepts NULL. */
+void vf_digest_blocks_free(struct vf_digest_blocks *h);
+
+/**
+ * Hash `count` consecutive blocks at `blocks` (count * block_size bytes)
+ * into out (count digests, back to back). Returns 0 or -EIO.
+ */
+int vf_digest_blocks_run(struct vf_digest_blocks *h, const uint8_t *blocks, uint64_t count,
+			 uint8_t *out);
+
 /**
  * HMAC-SHA256 of `data` under `key` into out[32]. Returns 0 or -EIO.
  * Used to derive identifiers (UUIDs, salts, seeds) from a build seed.

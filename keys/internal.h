@@ -8,6 +8,8 @@
  * signer.c   vf_signer_open dispatch, PEM-file signers, signing with an EVP_PKEY
  * pkcs11.c   PKCS#11 signers through libp11's OpenSSL engine
  * exec.c     "exec:" signers: an external program signs
+ * digest_blocks.c  vf_digest_blocks: many salted block digests, two at a time
+ * sha256_x86.c     SHA-256 compression with the x86-64 SHA instructions
  *
  * OpenSSL's error queue is converted here, at the module boundary:
  * vf_keys_ossl_err() drains it into the message; every failing path through
@@ -17,6 +19,7 @@
 #define VF_KEYS_INTERNAL_H
 
 #include "builder/base/err.h"
+#include "keys/digest.h"
 #include "keys/key.h"
 
 #include <openssl/evp.h>
@@ -148,5 +151,30 @@ int vf_keys_exec_sign(struct vf_signer *s, const void *msg, size_t len, uint8_t 
 
 /** Free the command. */
 void vf_keys_exec_release(struct vf_signer *s);
+
+/** Whether this CPU has the SHA-256 instructions vf_sha256_hw_* use (x86-64 SHA-NI). */
+bool vf_sha256_hw_available(void);
+
+/**
+ * Compress n 64-byte chunks at p into the SHA-256 state h[0..7] (the
+ * usual words, host order; no padding). Only when vf_sha256_hw_available().
+ */
+void vf_sha256_hw_blocks(uint32_t h[8], const uint8_t *p, size_t n);
+
+/** The same for two independent messages at once, n chunks each (twice the throughput). */
+void vf_sha256_hw_blocks2(uint32_t ha[8], const uint8_t *pa, uint32_t hb[8], const uint8_t *pb,
+			  size_t n);
+
+/**
+ * vf_digest_blocks_new(), choosing the path: allow_hw false forces the
+ * generic one (OpenSSL, one block at a time), so tests compare the two.
+ */
+struct vf_digest_blocks *vf_keys_digest_blocks_new(const struct vf_digest_alg *alg,
+						   const void *prefix, size_t prefix_len,
+						   const void *suffix, size_t suffix_len,
+						   size_t block_size, bool allow_hw);
+
+/** Whether `h` takes the SHA-NI path. */
+bool vf_keys_digest_blocks_is_hw(const struct vf_digest_blocks *h);
 
 #endif
