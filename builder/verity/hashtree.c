@@ -93,13 +93,16 @@ struct leaf_shared {
 	uint8_t *tree;
 	enum leaf_mode mode;
 	uint8_t zero_digest[VF_DIGEST_MAX];
+	uint64_t chunk;        /* data blocks per claim, whole hash blocks */
+	_Atomic uint64_t next; /* first block of the next unclaimed chunk */
+	_Atomic uint64_t bad;  /* verify: the lowest mismatching block found so far */
 	_Atomic uint64_t done;
 	_Atomic unsigned running;
 };
 
 struct leaf_worker {
 	struct leaf_shared *s;
-	uint64_t first, last;  /* data blocks [first, last) */
+	uint64_t first, last;  /* the chunk being hashed: data blocks [first, last) */
 	uint64_t bad;          /* first mismatching block (verify), NO_BLOCK if none */
 	int rc;
 	struct vf_err err;
@@ -118,7 +121,11 @@ static bool leaf_emit(struct leaf_worker *w, uint64_t b, const uint8_t *digest)
 		return true;
 	}
 	if (memcmp(slot, digest, s->g->digest_size) != 0) {
+		uint64_t seen = atomic_load(&s->bad);
+
 		w->bad = b;
+		while (b < seen && !atomic_compare_exchange_weak(&s->bad, &seen, b))
+			;
 		return false;
 	}
 	return true;
@@ -270,24 +277,41 @@ static int leaf_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf)
 	return 0;
 }
 
+/*
+ * Threads claim chunks of whole hash blocks in order, so the work spreads
+ * over them wherever the data lies (a new ext4 image holds its data at the
+ * start and holes after it). In verify mode a chunk starting past a
+ * mismatch already found is not needed: every block below the lowest
+ * mismatch is still checked, so the one reported is the first.
+ */
 static void *leaf_main(void *arg)
 {
 	struct leaf_worker *w = arg;
+	struct leaf_shared *s = w->s;
 	struct hasher h = { 0 };
 	uint8_t *buf = NULL;
-	uint64_t dbs = w->s->p->data_block_size;
+	uint64_t dbs = s->p->data_block_size;
 	size_t size = (size_t)(READ_BYTES > dbs ? READ_BYTES : dbs);
 
 	buf = malloc(size);
-	if (!buf || hasher_init(&h, w->s->p)) {
+	if (!buf || hasher_init(&h, s->p)) {
 		w->rc = vf_err_set(&w->err, ENOMEM, "out of memory");
 		goto out;
 	}
-	w->rc = leaf_range(w, &h, buf);
+	for (;;) {
+		uint64_t first = atomic_fetch_add(&s->next, s->chunk);
+
+		if (first >= s->p->data_blocks || first >= atomic_load(&s->bad))
+			break;
+		w->first = first;
+		w->last = s->p->data_blocks - first < s->chunk ? s->p->data_blocks : first + s->chunk;
+		if ((w->rc = leaf_range(w, &h, buf)) || w->bad != NO_BLOCK)
+			break;
+	}
 out:
 	hasher_release(&h);
 	free(buf);
-	atomic_fetch_sub(&w->s->running, 1);
+	atomic_fetch_sub(&s->running, 1);
 	return NULL;
 }
 
@@ -318,7 +342,7 @@ static int run_leaves(int fd, const struct vf_verity_params *p, const struct vf_
 	struct hasher h = { 0 };
 	uint8_t *zero = NULL;
 	unsigned n = opts->threads ? opts->threads : 1, i;
-	uint64_t per, bad = NO_BLOCK;
+	uint64_t bad = NO_BLOCK;
 	int r = 0;
 
 	if (vf_fs_size(fd, &s.fd_size))
@@ -337,16 +361,17 @@ static int run_leaves(int fd, const struct vf_verity_params *p, const struct vf_
 		r = vf_err_set(err, EIO, "digest computation failed");
 		goto out;
 	}
-	/* ranges aligned to whole hash blocks, so no two threads share one */
-	per = (p->data_blocks + n - 1) / n;
-	per = (per + g->hashes_per_block - 1) / g->hashes_per_block * g->hashes_per_block;
+	/* chunks of whole hash blocks, so no two threads share one */
+	s.chunk = MAP_BYTES / p->data_block_size / g->hashes_per_block * g->hashes_per_block;
+	if (s.chunk == 0)
+		s.chunk = g->hashes_per_block;
+	atomic_store(&s.next, 0);
+	atomic_store(&s.bad, NO_BLOCK);
 	atomic_store(&s.running, n);
 	for (i = 0; i < n; i++) {
 		struct leaf_worker *w = &workers[i];
 
 		w->s = &s;
-		w->first = per * i < p->data_blocks ? per * i : p->data_blocks;
-		w->last = w->first + per < p->data_blocks ? w->first + per : p->data_blocks;
 		w->bad = NO_BLOCK;
 		if (n == 1) {
 			leaf_main(w);
