@@ -598,6 +598,25 @@ static void test_sparse(void **state)
 	assert_int_equal(fail.kind, VF_VERITY_FAIL_DATA_BLOCK);
 	assert_int_equal(fail.block, 20 * 256 + 3);
 
+	/*
+	 * Threads claim 16 MiB chunks: with a mismatch in a later chunk too
+	 * (and one in the chunk after the first bad one, which a thread may
+	 * have claimed first), the one reported is still the first
+	 */
+	vf_test_flip_fd(sparse_fd, 50 * MIB + 9, 0x01);
+	vf_test_flip_fd(sparse_fd, 40 * MIB + 4096 * 7 + 8, 0x80);
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		r = verify(sparse_fd, hfd, &p, threads[i], 0, full.root, 32, &fail, &err);
+		assert_int_equal(r, -EBADMSG);
+		assert_int_equal(fail.block, 20 * 256 + 3);
+	}
+	vf_test_flip_fd(sparse_fd, 20 * MIB + 4096 * 3 + 17, 0xff);
+	for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++) {
+		r = verify(sparse_fd, hfd, &p, threads[i], 0, full.root, 32, &fail, &err);
+		assert_int_equal(r, -EBADMSG);
+		assert_int_equal(fail.block, 40 * 256 + 7);
+	}
+
 	free(full_tree);
 	close(hfd);
 	close(full_fd);
