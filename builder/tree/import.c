@@ -12,6 +12,11 @@
  * Each entry is checked before it touches the tree (tree_internal.h does the
  * rest: parents, conflicts, limits); file data is streamed into the store.
  * The whole import is one transaction: a failure leaves the tree unchanged.
+ *
+ * The pin (the sha256 of the archive's bytes) is computed over exactly the
+ * bytes libarchive parses, in a thread of its own when the archive is read
+ * from a file (struct pin): the reader hands each block it reads over and
+ * goes on parsing, so the digest costs the import no time on a second core.
  */
 #include "builder/tree/tree_internal.h"
 
@@ -25,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +39,143 @@
 #define READ_BLOCK (1024 * 1024)
 #define MEMBER_BLOCK (256 * 1024)
 
+#define PIN_RING 4  /* blocks read ahead of the pin's digest, at most */
+
+/*
+ * The pin's digest in a thread: a ring of read buffers. The reader fills
+ * slot `head` once the hasher is done with it, posts it and returns it to
+ * libarchive, which uses it until its next read; so with PIN_RING >= 2 the
+ * block libarchive holds is never refilled under it. The hasher takes the
+ * slots in order.
+ */
+struct pin {
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct vf_digest *d;
+	uint8_t *buf[PIN_RING];
+	size_t len[PIN_RING];
+	bool full[PIN_RING];      /* posted, not hashed yet */
+	unsigned head, tail;      /* next slot to fill; next slot to hash */
+	bool end;                 /* nothing more will be posted */
+	bool failed;              /* a digest update failed */
+};
+
 /* Where the archive's bytes come from: an fd or memory; optionally hashed. */
 struct source {
 	int fd;
 	const uint8_t *mem;
 	size_t mem_len, mem_off;
 	uint8_t *buf;
-	struct vf_digest *d;
+	struct vf_digest *d;      /* hashed inline: memory, or no thread */
+	struct pin *pin;          /* hashed in a thread: files */
 };
+
+static void *pin_main(void *arg)
+{
+	struct pin *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		unsigned i = p->tail;
+		bool bad;
+
+		if (!p->full[i]) {
+			if (p->end)
+				break;
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&p->mu);
+		bad = vf_digest_update(p->d, p->buf[i], p->len[i]) < 0;
+		pthread_mutex_lock(&p->mu);
+		p->failed |= bad;
+		p->full[i] = false;
+		p->tail = (i + 1) % PIN_RING;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Post no more blocks, let the thread finish what it has, and free it all. */
+static void pin_free(struct pin *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->end = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->tid, NULL);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	for (unsigned i = 0; i < PIN_RING; i++)
+		free(p->buf[i]);
+	free(p);
+}
+
+/* A pin thread hashing into d (borrowed); NULL when it cannot start (hash inline then). */
+static struct pin *pin_new(struct vf_digest *d)
+{
+	struct pin *p = calloc(1, sizeof(*p));
+	bool ok = p != NULL;
+
+	for (unsigned i = 0; ok && i < PIN_RING; i++)
+		ok = (p->buf[i] = malloc(READ_BLOCK)) != NULL;
+	if (ok) {
+		p->d = d;
+		pthread_mutex_init(&p->mu, NULL);
+		pthread_cond_init(&p->cv, NULL);
+		if (pthread_create(&p->tid, NULL, pin_main, p) == 0)
+			return p;
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+	}
+	for (unsigned i = 0; p && i < PIN_RING; i++)
+		free(p->buf[i]);
+	free(p);
+	return NULL;
+}
+
+/* Wait until every posted block is hashed; whether all updates succeeded. */
+static bool pin_wait(struct pin *p)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->mu);
+	/* the hasher takes slots in order: when the one it is at is empty, all are */
+	while (p->full[p->tail])
+		pthread_cond_wait(&p->cv, &p->mu);
+	ok = !p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+/* Read the next block into the pin's ring and post it. */
+static ssize_t pin_read(struct pin *p, int fd, const void **out)
+{
+	unsigned i = p->head;
+	ssize_t n;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->full[i])
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	do
+		n = read(fd, p->buf[i], READ_BLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n;
+	pthread_mutex_lock(&p->mu);
+	p->len[i] = (size_t)n;
+	p->full[i] = true;
+	p->head = (i + 1) % PIN_RING;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	*out = p->buf[i];
+	return n;
+}
 
 struct import {
 	struct vf_tree *t;
@@ -66,6 +201,8 @@ static ssize_t source_next(struct source *s, const void **out)
 {
 	ssize_t n;
 
+	if (s->pin)
+		return pin_read(s->pin, s->fd, out);
 	if (s->fd < 0) {
 		n = (ssize_t)(s->mem_len - s->mem_off < READ_BLOCK ? s->mem_len - s->mem_off
 								     : READ_BLOCK);
@@ -557,6 +694,9 @@ static int import_source(struct vf_tree *t, struct source *src, const char *what
 
 	if (opts->sha256 && !(src->d = vf_digest_new(vf_digest_alg_get("sha256"))))
 		return vf_err_set(err, ENOMEM, "out of memory");
+	/* a file's pin is hashed in a thread; source_next() then leaves src->d alone */
+	if (src->d && src->fd >= 0)
+		src->pin = pin_new(src->d);
 	if ((r = reader_new(true, &a, err)))
 		goto out;
 	if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {
@@ -582,7 +722,7 @@ static int import_source(struct vf_tree *t, struct source *src, const char *what
 
 		if ((r = source_drain(src, err)))
 			goto out;
-		if (vf_digest_final(src->d, got) < 0) {
+		if ((src->pin && !pin_wait(src->pin)) || vf_digest_final(src->d, got) < 0) {
 			r = vf_err_set(err, EIO, "sha256 digest failed");
 			goto out;
 		}
@@ -601,6 +741,8 @@ out:
 			vf_tree_txn_commit(t);
 	}
 	archive_read_free(a);
+	pin_free(src->pin);
+	src->pin = NULL;
 	vf_digest_free(src->d);
 	src->d = NULL;
 	return r;

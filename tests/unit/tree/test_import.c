@@ -834,6 +834,67 @@ static void test_pin_and_memory(void **state)
 	free(p);
 }
 
+/*
+ * A file's pin is hashed in a thread through a ring of 1 MiB read buffers:
+ * an archive of many blocks (the ring wraps several times) imports the same
+ * as from memory with the right pin; one flipped byte late in the file, or
+ * bytes after the archive's end, fail it.
+ */
+static void test_pin_thread_many_blocks(void **state)
+{
+	const size_t big = 9 * 1024 * 1024 + 12345;
+	struct vf_tree *t = new_tree(*state, NULL), *u = new_tree(*state, NULL);
+	struct wr *w = wr_new(*state, "big", "pax", NULL);
+	struct vf_tree_import_opts o = { .pkg_name = "big" };
+	uint8_t *data = malloc(big), *bytes, sha[32];
+	struct vf_err err = { 0 };
+	char *p, *a, *b;
+	size_t len;
+
+	assert_non_null(data);
+	vf_test_data(91, data, big);
+	wr_start(w, "usr/lib/big.bin", AE_IFREG, 0644);
+	archive_entry_set_size(w->e, (la_int64_t)big);
+	wr_header(w);
+	wr_data(w, data, big);
+	wr_file(w, "usr/lib/small", 0644, "after the big one\n");
+	p = wr_close(w);
+	bytes = vf_test_read_file(p, &len);
+	assert_true(len > 8 * 1024 * 1024);
+	assert_int_equal(vf_digest_buffer(vf_digest_alg_get("sha256"), bytes, len, sha), 0);
+	o.sha256 = sha;
+	assert_int_equal(vf_tree_import_archive(t, p, &o, &err), 0);
+	assert_int_equal(vf_tree_import_memory(u, bytes, len, &o, &err), 0);
+	a = dump(t);
+	b = dump(u);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	vf_tree_free(t);
+	t = new_tree(*state, NULL);
+
+	/* one byte of the big file's data, late in the archive */
+	bytes[len - 40000] ^= 0x20;
+	vf_test_write_file(p, bytes, len);
+	import_fails(t, p, &o, -VF_EVERIFY, "package 'big': sha256 mismatch: expected ");
+	bytes[len - 40000] ^= 0x20;
+
+	/* bytes after the end of the tar, which libarchive never asks for */
+	bytes = realloc(bytes, len + 5);
+	assert_non_null(bytes);
+	memcpy(bytes + len, "extra", 5);
+	vf_test_write_file(p, bytes, len + 5);
+	import_fails(t, p, &o, -VF_EVERIFY, "sha256 mismatch");
+	vf_test_write_file(p, bytes, len);
+	assert_int_equal(vf_tree_import_archive(t, p, &o, &err), 0);
+
+	vf_tree_free(t);
+	vf_tree_free(u);
+	free(bytes);
+	free(data);
+	free(p);
+}
+
 /* Names are the archive's bytes whatever the process's locale. */
 static void test_locale_independent(void **state)
 {
@@ -908,6 +969,7 @@ int main(void)
 		vf_test_in_tmpdir(test_truncated_and_corrupt),
 		vf_test_in_tmpdir(test_deb),
 		vf_test_in_tmpdir(test_pin_and_memory),
+		vf_test_in_tmpdir(test_pin_thread_many_blocks),
 		vf_test_in_tmpdir(test_locale_independent),
 		vf_test_in_tmpdir(test_root_entry_ignored),
 	};
