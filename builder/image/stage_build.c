@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,8 +36,9 @@
 struct slot {
 	const struct vf_manifest_part *mp;
 	struct vf_gpt_part gp;
-	char *image;        /* content image in the work dir, or NULL (left empty, or
-	                       written in place: ROOT-A) */
+	char *image;        /* content image (a scratch image: scratch_new), or NULL
+	                       (left empty, or written in place: ROOT-A) */
+	int image_fd;       /* the memfd behind `image`, or -1 */
 };
 
 struct build {
@@ -57,6 +60,8 @@ struct build {
 	char *cmdline;
 	json_t *report;
 	struct bg_zstd *rootz; /* ROOT's update target, compressed in a thread */
+	pthread_t wb_tid;      /* starting ROOT-A's writeback */
+	bool wb_started;
 };
 
 /*
@@ -77,16 +82,14 @@ struct bg_zstd {
 static void *bg_zstd_main(void *arg)
 {
 	struct bg_zstd *z = arg;
-	int fd;
 
 	/*
-	 * ROOT-A is not fsynced yet (stage 7 does it): let the disk start on it
-	 * now, from this thread, as starting the writeback may wait for the device
+	 * Spare CPU only: this thread and zstd's workers (which inherit its nice
+	 * value) must not slow verity, BOOT and the disk's digest, which lead to
+	 * the end of the build. Scheduling only: no byte depends on it.
 	 */
-	if ((fd = open(z->src, O_RDONLY | O_CLOEXEC)) >= 0) {
-		(void)vf_fs_start_writeback(fd, z->offset, z->len);
-		close(fd);
-	}
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+
 	z->r = vf_image_zstd(z->src, z->offset, z->len, z->dst, z->threads, z->sha256, &z->size,
 			     &z->err);
 	return NULL;
@@ -130,6 +133,58 @@ static char *path_in(const char *dir, const char *name)
 }
 
 /* HMAC-SHA256(seed, label): every identifier of the build comes from here. */
+/*
+ * A scratch image for one step (BOOT, PRIVATE, DATA, HASH-A, the GPT),
+ * `size` bytes of zeros: a memfd, named by its /proc/self/fd path so that
+ * libext2fs and libfdisk can open it, or, without memfds or /proc, a file
+ * of the work dir. In memory their fsyncs cost nothing: an fsync of a file
+ * on the output's file system would wait for ROOT-A's writeback, started
+ * right after ROOT-A was written (the journal commits it in order), so every
+ * step after it would stall. The images are copied into the disk and
+ * compressed into targets, which are made durable in stage 7.
+ * *ret_fd is the memfd (keep it open while `path` is used) or -1.
+ */
+static int scratch_new(const struct build *b, const char *name, uint64_t size, char **ret_path,
+		       int *ret_fd, struct vf_err *err)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	char *path = NULL;
+
+	if (fd >= 0) {
+		if (ftruncate(fd, (off_t)size) == 0 && asprintf(&path, "/proc/self/fd/%d", fd) > 0 &&
+		    access(path, R_OK | W_OK) == 0) {
+			*ret_path = path;
+			*ret_fd = fd;
+			return 0;
+		}
+		free(path);
+		close(fd);
+	}
+	path = path_in(b->work, name);
+	if (!path)
+		return vf_err_set(err, ENOMEM, "out of memory");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+		int r = vf_err_sys(err, errno, "cannot create '%s'", path);
+
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return r;
+	}
+	close(fd);
+	*ret_path = path;
+	*ret_fd = -1;
+	return 0;
+}
+
+/* The scratch image of a slot. */
+static int slot_scratch(const struct build *b, struct slot *s, const char *name,
+			struct vf_err *err)
+{
+	return scratch_new(b, name, s->gp.size_lba * VF_GPT_SECTOR, &s->image, &s->image_fd, err);
+}
+
 static int derive(const struct build *b, const char *label, uint8_t out[32], struct vf_err *err)
 {
 	if (vf_hmac_sha256(b->seed, b->seed_len, label, strlen(label), out))
@@ -187,6 +242,32 @@ static struct slot *slot_named(struct build *b, const char *name)
 }
 
 /* The role of a partition by its name: "boot", "root", "hash", ... */
+/*
+ * ROOT-A is not fsynced yet (stage 7 does it): the writeback of its region
+ * of the disk is started from a thread of its own, at normal priority, as
+ * starting it takes CPU and may wait for the device. It starts after verity
+ * (which it would slow) and nothing fsyncs before stage 7 (the steps in
+ * between write scratch images), so no step waits for it.
+ */
+static void *writeback_main(void *arg)
+{
+	struct build *b = arg;
+	const struct slot *root = slot_named(b, "ROOT-A");
+	int fd = open(b->disk, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)vf_fs_start_writeback(fd, root->gp.first_lba * VF_GPT_SECTOR,
+					    root->gp.size_lba * VF_GPT_SECTOR);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void start_root_writeback(struct build *b)
+{
+	b->wb_started = pthread_create(&b->wb_tid, NULL, writeback_main, b) == 0;
+}
+
 static const char *role_of(const char *name)
 {
 	static const char *const roles[] = { "boot", "root", "hash", "reserved", "private", "data" };
@@ -205,6 +286,8 @@ static int plan_partitions(struct build *b, struct vf_err *err)
 	int r;
 
 	b->slots = calloc(l->n_parts ? l->n_parts : 1, sizeof(*b->slots));
+	for (size_t i = 0; b->slots && i < l->n_parts; i++)
+		b->slots[i].image_fd = -1;
 	if (!b->slots)
 		return vf_err_set(err, ENOMEM, "out of memory");
 	b->n_slots = l->n_parts;
@@ -363,9 +446,9 @@ static int write_fs(struct build *b, const char *part, const struct vf_tree *t, 
 	snprintf(label, sizeof(label), "%s", part);
 	if ((r = ext4_opts(b, label, s->gp.size_lba * VF_GPT_SECTOR, journal, &o, err)))
 		return r;
-	s->image = path_in(b->work, file);
-	if (!s->image)
-		return vf_err_set(err, ENOMEM, "out of memory");
+	if ((r = slot_scratch(b, s, file, err)))
+		return r;
+	o.in_place = true; /* into the scratch image, which is its size */
 	if ((r = vf_ext4_write(s->image, t, &o, err)))
 		return vf_err_prefix(err, "%s", part);
 	return 0;
@@ -430,12 +513,10 @@ static int build_verity(struct build *b, struct vf_err *err)
 	struct vf_verity_opts vo = { .threads = b->o->threads,
 				     .data_offset = root->gp.first_lba * VF_GPT_SECTOR };
 	uint64_t hash_size = hash->gp.size_lba * VF_GPT_SECTOR;
-	struct vf_fs_atomic a;
 	uint8_t mac[32];
 	uint8_t *tree = NULL;
 	int fd = -1, r;
 
-	vf_fs_atomic_init(&a);
 	vf_verity_params_init(&b->vp);
 	b->vp.data_blocks = root->gp.size_lba * VF_GPT_SECTOR / BLOCK;
 	if ((r = derive(b, "verity-salt", mac, err)))
@@ -457,25 +538,21 @@ static int build_verity(struct build *b, struct vf_err *err)
 			       (unsigned long long)b->vr.geometry.hash_end);
 		goto out;
 	}
-	hash->image = path_in(b->work, "hash.img");
-	if (!hash->image) {
-		r = vf_err_set(err, ENOMEM, "out of memory");
+	if ((r = slot_scratch(b, hash, "hash.img", err)))
+		goto out;
+	if ((fd = open(hash->image, O_RDWR | O_CLOEXEC)) < 0) {
+		r = vf_err_sys(err, errno, "cannot open '%s'", hash->image);
 		goto out;
 	}
-	if ((r = vf_fs_atomic_open(&a, hash->image, 0644, err)))
-		goto out;
-	if (ftruncate(a.fd, (off_t)hash_size) < 0) {
-		r = vf_err_sys(err, errno, "cannot size '%s'", hash->image);
-		goto out;
-	}
-	if ((r = vf_verity_tree_write(a.fd, &b->vp, &b->vr.geometry, tree, err)) ||
-	    (r = vf_fs_atomic_commit(&a, err)))
+	r = vf_verity_tree_write(fd, &b->vp, &b->vr.geometry, tree, err);
+	if (close(fd) < 0 && !r)
+		r = vf_err_sys(err, errno, "cannot write '%s'", hash->image);
+	if (r)
 		goto out;
 	/* content-addressed partition UUIDs, as systemd does: the halves of the root hash */
 	memcpy(root->gp.uuid, b->vr.root, 16);
 	memcpy(hash->gp.uuid, b->vr.root + 16, 16);
 out:
-	vf_fs_atomic_release(&a);
 	free(tree);
 	return r;
 }
@@ -717,8 +794,8 @@ static int start_root_target(struct build *b, struct vf_err *err)
 static int build_disk(struct build *b, const char *file, struct vf_err *err)
 {
 	struct vf_gpt_table t = { .disk_size = b->disk_size };
-	char *path = path_in(b->work, file);
-	int fd = -1, r;
+	char *path = path_in(b->work, file), *gpt = NULL;
+	int fd = -1, gpt_fd = -1, r;
 
 	if (!path)
 		return vf_err_set(err, ENOMEM, "out of memory");
@@ -733,14 +810,21 @@ static int build_disk(struct build *b, const char *file, struct vf_err *err)
 	t.n_parts = b->n_slots;
 	if ((r = vf_gpt_check(&t, err)))
 		goto out;
+	/*
+	 * The GPT goes to a scratch image of the disk's size, then its sectors
+	 * into the disk (the partitions do not overlap them): libfdisk fsyncs
+	 * what it writes, which on disk.img would wait for all of ROOT-A
+	 */
+	if ((r = scratch_new(b, "gpt.img", b->disk_size, &gpt, &gpt_fd, err)) ||
+	    (r = vf_gpt_write(gpt, &t, err)))
+		goto out;
 	/* made by write_root, with ROOT-A in it */
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		r = vf_err_sys(err, errno, "cannot open '%s'", path);
 		goto out;
 	}
-	/* the GPT first, on the empty disk (the partitions do not overlap its sectors) */
-	if ((r = vf_gpt_write(path, &t, err)))
+	if ((r = vf_image_copy_sparse(gpt, fd, 0, err)))
 		goto out;
 	for (size_t i = 0; i < b->n_slots; i++) {
 		const struct slot *s = &b->slots[i];
@@ -759,6 +843,11 @@ static int build_disk(struct build *b, const char *file, struct vf_err *err)
 out:
 	if (fd >= 0)
 		close(fd);
+	if (gpt_fd >= 0)
+		close(gpt_fd);
+	else if (gpt)
+		(void)unlink(gpt);
+	free(gpt);
 	free(t.parts);
 	free(path);
 	return r;
@@ -891,9 +980,10 @@ static int build_report(struct build *b, struct vf_err *err)
 /* One output of stage 7: where it comes from, and its size and digest once made. */
 struct out_job {
 	const char *suffix;
-	const char *src;
+	const char *src;    /* a file of the work dir, or NULL: */
+	const char *slot;   /* the image of this slot, or NULL: ROOT-A of disk.img */
 	bool compress;
-	bool present;       /* src exists (NULL src: ROOT-A of disk.img) */
+	bool present;       /* src exists, or the slot has an image (ROOT-A always) */
 	char *name;         /* file name in the work dir and outdir */
 	uint64_t size;
 	uint8_t sha256[32];
@@ -954,9 +1044,9 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 	/* in build.json's order; src is a file of the work dir */
 	struct out_job outs[] = {
 		{ .suffix = ".img", .src = "disk.img" },
-		{ .suffix = "-boot.ext4.zst", .src = "boot.ext4", .compress = true },
+		{ .suffix = "-boot.ext4.zst", .slot = "BOOT-A", .compress = true },
 		{ .suffix = "-root.ext4.zst", .src = NULL, .compress = true }, /* ROOT-A of disk.img */
-		{ .suffix = "-root.verity.zst", .src = "hash.img", .compress = true },
+		{ .suffix = "-root.verity.zst", .slot = "HASH-A", .compress = true },
 		{ .suffix = "-data.img", .src = "datadisk.img" },
 	};
 	const size_t n_outs = sizeof(outs) / sizeof(outs[0]);
@@ -976,13 +1066,16 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 	for (size_t i = 0; i < n_outs && !r; i++) {
 		struct out_job *j = &outs[i];
 		char *src = j->src ? path_in(b->work, j->src) : NULL;
+		const struct slot *sl = j->slot ? slot_named(b, j->slot) : NULL;
 		struct stat st;
 
 		j->name = output_name(b, j->suffix);
 		if (!j->name || (j->src && !src))
 			r = vf_err_set(err, ENOMEM, "out of memory");
+		else if (j->src)
+			j->present = stat(src, &st) == 0;
 		else
-			j->present = !j->src || stat(src, &st) == 0;
+			j->present = j->slot ? sl && sl->image : true;
 		free(src);
 	}
 	if (!r) {
@@ -999,16 +1092,17 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 		if (!j->present || !j->compress)
 			continue;
 		progress(b, "compressing update targets", (double)i / (double)n_outs);
-		if (!j->src && b->rootz) {
+		if (!j->src && !j->slot && b->rootz) {
 			r = bg_zstd_join(b->rootz, j->sha256, &j->size, err);
 			b->rootz = NULL;
 			continue;
 		}
-		src = j->src ? path_in(b->work, j->src) : NULL;
+		src = j->src ? path_in(b->work, j->src) :
+		      j->slot ? strdup(slot_named(b, j->slot)->image) : NULL;
 		dst = path_in(b->work, j->name);
-		if (!dst || (j->src && !src)) {
+		if (!dst || ((j->src || j->slot) && !src)) {
 			r = vf_err_set(err, ENOMEM, "out of memory");
-		} else if (j->src) {
+		} else if (src) {
 			r = vf_image_zstd(src, 0, 0, dst, b->o->threads, j->sha256, &j->size, err);
 		} else {
 			/* ROOT-A, when it could not be compressed in a thread */
@@ -1021,6 +1115,13 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 		free(src);
 		free(dst);
 	}
+	/*
+	 * Flush the disk image now, while its digest is computed (the thread's
+	 * own fsync after the digest then finds little left to do): this thread
+	 * only waits for the device here
+	 */
+	if (!r && started)
+		r = fsync_path(b->disk, err);
 	if (started)
 		pthread_join(tid, NULL);
 	/* the disk images get their names once nothing reads them by path */
@@ -1114,10 +1215,15 @@ static void release(struct build *b)
 	/* before the work dir goes: the thread may still be writing into it */
 	(void)bg_zstd_join(b->rootz, NULL, NULL, NULL);
 	b->rootz = NULL;
+	if (b->wb_started)
+		pthread_join(b->wb_tid, NULL);
 	vf_compose_result_release(&b->comp);
 	vf_tree_free(b->boot);
-	for (size_t i = 0; i < b->n_slots; i++)
+	for (size_t i = 0; i < b->n_slots; i++) {
+		if (b->slots[i].image_fd >= 0)
+			close(b->slots[i].image_fd);
 		free(b->slots[i].image);
+	}
 	free(b->slots);
 	free(b->cmdline);
 	free(b->base);
@@ -1187,6 +1293,7 @@ int vf_build(const struct vf_manifest *m, const char *outdir, const struct vf_bu
 	progress(&b, "hashing ROOT (dm-verity)", 0);
 	if ((r = build_verity(&b, err)) || (r = build_cmdline(&b, err)))
 		goto out;
+	start_root_writeback(&b);
 	progress(&b, "writing BOOT, PRIVATE, DATA", 0);
 	if ((r = build_other_fs(&b, err)))
 		goto out;
