@@ -468,7 +468,8 @@ static int write_root(struct build *b, struct vf_err *err)
 	if (!(b->disk = path_in(b->work, "disk.img")))
 		return vf_err_set(err, ENOMEM, "out of memory");
 	fd = open(b->disk, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, (off_t)b->disk_size) < 0) {
+	/* an output: 0644 like the others, whatever the umask */
+	if (fd < 0 || fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)b->disk_size) < 0) {
 		r = vf_err_sys(err, errno, "cannot create '%s'", b->disk);
 		if (fd >= 0)
 			close(fd);
@@ -883,7 +884,7 @@ static int build_data_disk(struct build *b, const char *file, struct vf_err *err
 	t.parts = &p;
 	t.n_parts = 1;
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, (off_t)t.disk_size) < 0) {
+	if (fd < 0 || fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)t.disk_size) < 0) {
 		r = vf_err_sys(err, errno, "cannot create '%s'", path);
 		goto out;
 	}

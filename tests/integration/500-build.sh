@@ -127,6 +127,9 @@ touch "$TMP/v/app.tar.zst" "$TMP/v/variant.json"
 (cd "$TMP/a" && sha256sum -- *) >"$TMP/a.sum"
 (cd "$TMP/b" && sha256sum -- *) >"$TMP/b.sum"
 diff "$TMP/a.sum" "$TMP/b.sum" || fail "two builds differ"
+# the outputs' modes do not follow the umask either
+modes=$(cd "$TMP/b" && stat -c '%a' -- * | sort -u)
+[ "$modes" = 644 ] || fail "outputs built under umask 077 have modes '$modes', not 644"
 
 # --- one changed byte in a package changes the root hash
 printf 'hellO\n' >"$P/etc/app/hello.conf"
