@@ -80,9 +80,11 @@ static void hw_plan(struct vf_digest_blocks *h, const uint8_t *prefix, size_t pr
 	for (unsigned lane = 0; lane < 2; lane++) {
 		uint8_t *t = h->last[lane];
 
-		memcpy(h->first[lane], prefix + whole * CHUNK, h->head);
+		if (h->head)
+			memcpy(h->first[lane], prefix + whole * CHUNK, h->head);
 		memset(t, 0, sizeof(h->last[lane]));
-		memcpy(t + h->tail_len, suffix, suffix_len);
+		if (suffix_len)
+			memcpy(t + h->tail_len, suffix, suffix_len);
 		t[h->tail_len + suffix_len] = 0x80;
 		for (unsigned i = 0; i < 8; i++)
 			t[h->n_tail * CHUNK - 1 - i] = (uint8_t)(bits >> (8 * i));

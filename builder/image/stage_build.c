@@ -60,8 +60,9 @@ struct build {
 	char *cmdline;
 	json_t *report;
 	struct bg_zstd *rootz; /* ROOT's update target, compressed in a thread */
-	pthread_t wb_tid;      /* starting ROOT-A's writeback */
+	pthread_t wb_tid;      /* starting ROOT-A's writeback: */
 	bool wb_started;
+	uint64_t wb_off, wb_len; /* its region of the disk */
 };
 
 /*
@@ -132,15 +133,14 @@ static char *path_in(const char *dir, const char *name)
 	return p;
 }
 
-/* HMAC-SHA256(seed, label): every identifier of the build comes from here. */
 /*
  * A scratch image for one step (BOOT, PRIVATE, DATA, HASH-A, the GPT),
  * `size` bytes of zeros: a memfd, named by its /proc/self/fd path so that
  * libext2fs and libfdisk can open it, or, without memfds or /proc, a file
  * of the work dir. In memory their fsyncs cost nothing: an fsync of a file
  * on the output's file system would wait for ROOT-A's writeback, started
- * right after ROOT-A was written (the journal commits it in order), so every
- * step after it would stall. The images are copied into the disk and
+ * once verity is done (the journal commits ROOT-A's new blocks first), so
+ * every step after it would stall. The images are copied into the disk and
  * compressed into targets, which are made durable in stage 7.
  * *ret_fd is the memfd (keep it open while `path` is used) or -1.
  */
@@ -185,6 +185,7 @@ static int slot_scratch(const struct build *b, struct slot *s, const char *name,
 	return scratch_new(b, name, s->gp.size_lba * VF_GPT_SECTOR, &s->image, &s->image_fd, err);
 }
 
+/* HMAC-SHA256(seed, label): every identifier of the build comes from here. */
 static int derive(const struct build *b, const char *label, uint8_t out[32], struct vf_err *err)
 {
 	if (vf_hmac_sha256(b->seed, b->seed_len, label, strlen(label), out))
@@ -241,7 +242,6 @@ static struct slot *slot_named(struct build *b, const char *name)
 	return NULL;
 }
 
-/* The role of a partition by its name: "boot", "root", "hash", ... */
 /*
  * ROOT-A is not fsynced yet (stage 7 does it): the writeback of its region
  * of the disk is started from a thread of its own, at normal priority, as
@@ -251,13 +251,11 @@ static struct slot *slot_named(struct build *b, const char *name)
  */
 static void *writeback_main(void *arg)
 {
-	struct build *b = arg;
-	const struct slot *root = slot_named(b, "ROOT-A");
+	const struct build *b = arg;
 	int fd = open(b->disk, O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
-		(void)vf_fs_start_writeback(fd, root->gp.first_lba * VF_GPT_SECTOR,
-					    root->gp.size_lba * VF_GPT_SECTOR);
+		(void)vf_fs_start_writeback(fd, b->wb_off, b->wb_len);
 		close(fd);
 	}
 	return NULL;
@@ -265,9 +263,15 @@ static void *writeback_main(void *arg)
 
 static void start_root_writeback(struct build *b)
 {
+	const struct slot *root = slot_named(b, "ROOT-A");
+
+	/* the thread reads only these and b->disk, which stay as they are */
+	b->wb_off = root->gp.first_lba * VF_GPT_SECTOR;
+	b->wb_len = root->gp.size_lba * VF_GPT_SECTOR;
 	b->wb_started = pthread_create(&b->wb_tid, NULL, writeback_main, b) == 0;
 }
 
+/* The role of a partition by its name: "boot", "root", "hash", ... */
 static const char *role_of(const char *name)
 {
 	static const char *const roles[] = { "boot", "root", "hash", "reserved", "private", "data" };
