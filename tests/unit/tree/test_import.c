@@ -787,10 +787,27 @@ static void test_deb(void **state)
 	vf_tree_free(t);
 }
 
+/* The archive at `path` (whose bytes are `bytes`) imports the same from the file and from memory. */
+static void import_file_and_memory(struct vf_tree *t, struct vf_tree *u, const char *path,
+				   const uint8_t *bytes, size_t len,
+				   const struct vf_tree_import_opts *o)
+{
+	struct vf_err err = { 0 };
+	char *a, *b;
+
+	assert_int_equal(vf_tree_import_archive(t, path, o, &err), 0);
+	assert_int_equal(vf_tree_import_memory(u, bytes, len, o, &err), 0);
+	a = dump(t);
+	b = dump(u);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
 static void test_pin_and_memory(void **state)
 {
 	struct vf_tree *t = new_tree(*state, NULL), *u = new_tree(*state, NULL);
-	char *p = write_sample(*state, "pkg", "pax", "xz"), *a, *b;
+	char *p = write_sample(*state, "pkg", "pax", "xz");
 	size_t len;
 	uint8_t *bytes = vf_test_read_file(p, &len), sha[32], wrong[32];
 	struct vf_tree_import_opts o = { .pkg_name = "p", .sha256 = wrong };
@@ -802,13 +819,7 @@ static void test_pin_and_memory(void **state)
 	import_fails(t, p, &o, -VF_EVERIFY, "package 'p': sha256 mismatch: expected ");
 	assert_int_equal(vf_tree_count(t), 1);
 	o.sha256 = sha;
-	assert_int_equal(vf_tree_import_archive(t, p, &o, &err), 0);
-	assert_int_equal(vf_tree_import_memory(u, bytes, len, &o, &err), 0);
-	a = dump(t);
-	b = dump(u);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	import_file_and_memory(t, u, p, bytes, len, &o);
 	/* bytes libarchive never reads (after a tar's end) are covered by the pin too */
 	free(bytes);
 	free(p);
@@ -848,7 +859,7 @@ static void test_pin_thread_many_blocks(void **state)
 	struct vf_tree_import_opts o = { .pkg_name = "big" };
 	uint8_t *data = malloc(big), *bytes, sha[32];
 	struct vf_err err = { 0 };
-	char *p, *a, *b;
+	char *p;
 	size_t len;
 
 	assert_non_null(data);
@@ -863,13 +874,7 @@ static void test_pin_thread_many_blocks(void **state)
 	assert_true(len > 8 * 1024 * 1024);
 	assert_int_equal(vf_digest_buffer(vf_digest_alg_get("sha256"), bytes, len, sha), 0);
 	o.sha256 = sha;
-	assert_int_equal(vf_tree_import_archive(t, p, &o, &err), 0);
-	assert_int_equal(vf_tree_import_memory(u, bytes, len, &o, &err), 0);
-	a = dump(t);
-	b = dump(u);
-	assert_string_equal(a, b);
-	free(a);
-	free(b);
+	import_file_and_memory(t, u, p, bytes, len, &o);
 	vf_tree_free(t);
 	t = new_tree(*state, NULL);
 
