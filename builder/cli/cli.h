@@ -68,6 +68,14 @@ int vf_cli_parse_u64(const struct vf_cli_cmd *cmd, const char *opt, const char *
 		     uint64_t *ret);
 
 /**
+ * Parse a time limit in whole seconds, from 1 to 86400, for option `opt`
+ * ("--timeout: from 1 to 86400 seconds, got 0"). Same returns as
+ * vf_cli_parse_u64().
+ */
+int vf_cli_parse_seconds(const struct vf_cli_cmd *cmd, const char *opt, const char *text,
+			 unsigned *ret);
+
+/**
  * Parse the options of a command that takes only --json (and --help/-h) and
  * exactly one operand, named `operand` in messages ("<variant>", "key").
  * Returns VF_EXIT_OK with *ret_arg set, -1 after printing the help, or

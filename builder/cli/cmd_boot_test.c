@@ -61,7 +61,6 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v;
 	int opt, r;
 
 	a->bank = -1;
@@ -79,12 +78,8 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 				return vf_cli_usage(cmd, "--bank: expected a or b, got '%s'", optarg);
 			break;
 		case OPT_TIMEOUT:
-			if ((r = vf_cli_parse_u64(cmd, "--timeout", optarg, &v)))
+			if ((r = vf_cli_parse_seconds(cmd, "--timeout", optarg, &a->timeout_s)))
 				return r;
-			if (v < 1 || v > 86400)
-				return vf_cli_usage(cmd, "--timeout: from 1 to 86400 seconds, got %s",
-						    optarg);
-			a->timeout_s = (unsigned)v;
 			break;
 		case OPT_QEMU:
 			a->qemu = optarg;

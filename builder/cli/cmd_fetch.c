@@ -59,7 +59,7 @@ struct args {
 	const char **targets;
 	size_t n_targets;
 	uint64_t max_root_rotations;
-	long timeout_s, connect_timeout_s;
+	unsigned timeout_s, connect_timeout_s;
 	bool json;
 };
 
@@ -71,20 +71,6 @@ struct result {
 	uint64_t length;
 	bool cached;
 };
-
-static int parse_seconds(const struct vf_cli_cmd *cmd, const char *opt, const char *text,
-			 long *ret)
-{
-	uint64_t v;
-	int r = vf_cli_parse_u64(cmd, opt, text, &v);
-
-	if (r)
-		return r;
-	if (v < 1 || v > 86400)
-		return vf_cli_usage(cmd, "%s: from 1 to 86400 seconds, got %s", opt, text);
-	*ret = (long)v;
-	return 0;
-}
 
 /* The schemes the fetcher speaks (repo/fetcher.h), checked early for a usage error. */
 static bool url_ok(const char *url)
@@ -154,11 +140,11 @@ static int parse(const struct vf_cli_cmd *cmd, int argc, char **argv, struct arg
 			a->now_text = optarg;
 			break;
 		case OPT_TIMEOUT:
-			if ((r = parse_seconds(cmd, "--timeout", optarg, &a->timeout_s)))
+			if ((r = vf_cli_parse_seconds(cmd, "--timeout", optarg, &a->timeout_s)))
 				return r;
 			break;
 		case OPT_CONNECT_TIMEOUT:
-			if ((r = parse_seconds(cmd, "--connect-timeout", optarg,
+			if ((r = vf_cli_parse_seconds(cmd, "--connect-timeout", optarg,
 					       &a->connect_timeout_s)))
 				return r;
 			break;

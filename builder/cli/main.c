@@ -316,6 +316,20 @@ int vf_cli_parse_u64(const struct vf_cli_cmd *cmd, const char *opt, const char *
 	return VF_EXIT_OK;
 }
 
+int vf_cli_parse_seconds(const struct vf_cli_cmd *cmd, const char *opt, const char *text,
+			 unsigned *ret)
+{
+	uint64_t v;
+	int r = vf_cli_parse_u64(cmd, opt, text, &v);
+
+	if (r)
+		return r;
+	if (v < 1 || v > 86400)
+		return vf_cli_usage(cmd, "%s: from 1 to 86400 seconds, got %s", opt, text);
+	*ret = (unsigned)v;
+	return VF_EXIT_OK;
+}
+
 int vf_cli_parse_json_operand(const struct vf_cli_cmd *cmd, int argc, char **argv,
 			      const char *operand, bool *json, const char **ret_arg)
 {

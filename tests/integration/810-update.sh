@@ -21,17 +21,7 @@ CNOW=$((NOW + 86400)) # the device's clock: a day later (metadata still valid)
 
 # --- builds: 1.0.0 is variants/demo; 1.1.0 includes it, with another version and os-release
 expect_exit 0 "$VFORGE" build variants/demo -o "$TMP/v1"
-mkdir -p "$TMP/demo-1.1.0"
-cat >"$TMP/demo-1.1.0/variant.json" <<JSON
-{
-  "include": ["$VF_TOP/variants/demo/variant.json"],
-  "version": "1.1.0",
-  "files": [
-    { "path": "/usr/lib/os-release",
-      "content": "NAME=\"vforge demo\"\nID=demo\nVERSION_ID=1.1.0\nVARIANT_ID=demo\n" }
-  ]
-}
-JSON
+demo_version "$TMP/demo-1.1.0" 1.1.0
 expect_exit 0 "$VFORGE" build "$TMP/demo-1.1.0" -o "$TMP/v2"
 ROOT2=$(jq -r .verity.root_hash "$TMP/v2/build.json")
 ROOT1=$(jq -r .verity.root_hash "$TMP/v1/build.json")

@@ -27,17 +27,7 @@ NOW=1767225600 # 2026-01-01T00:00:00Z: publish time
 CNOW=$((NOW + 86400))
 
 # 1.1.0 (variants/demo with another version and os-release) builds while 1.0.0 boots
-mkdir -p "$TMP/demo-1.1.0"
-cat >"$TMP/demo-1.1.0/variant.json" <<JSON
-{
-  "include": ["$VF_TOP/variants/demo/variant.json"],
-  "version": "1.1.0",
-  "files": [
-    { "path": "/usr/lib/os-release",
-      "content": "NAME=\"vforge demo\"\nID=demo\nVERSION_ID=1.1.0\nVARIANT_ID=demo\n" }
-  ]
-}
-JSON
+demo_version "$TMP/demo-1.1.0" 1.1.0
 expect_exit 0 "$VFORGE" build variants/demo -o "$TMP/v1"
 "$VFORGE" build "$TMP/demo-1.1.0" -o "$TMP/v2" >"$TMP/v2.log" 2>&1 &
 V2=$!

@@ -40,6 +40,22 @@ flip_byte() {
 
 # nginx lives in /usr/sbin, which a normal user's PATH may lack
 NGINX_BIN=$(command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+# demo_version DIR VERSION: DIR/variant.json, variants/demo at another version
+# (and os-release), for update and boot tests
+demo_version() {
+	mkdir -p "$1"
+	cat >"$1/variant.json" <<JSON
+{
+  "include": ["$VF_TOP/variants/demo/variant.json"],
+  "version": "$2",
+  "files": [
+    { "path": "/usr/lib/os-release",
+      "content": "NAME=\\"vforge demo\\"\\nID=demo\\nVERSION_ID=$2\\nVARIANT_ID=demo\\n" }
+  ]
+}
+JSON
+}
+
 need_nginx() { [ -n "$NGINX_BIN" ] || skip "nginx is not installed (run ci/install-deps)"; }
 
 # need_tufjs: skip unless node and tests/interop's tuf-js are installed

@@ -29,6 +29,15 @@ static void expect_bad(const uint8_t *p, size_t len, const char *want)
 	assert_int_equal(mi.n_depends, 0);
 }
 
+/* A copy of the module p with `width` bytes at `at` set to v (little-endian) fails with `want`. */
+static void expect_patched(const uint8_t *p, uint8_t *q, size_t len, size_t at, uint64_t v,
+			   unsigned width, const char *want)
+{
+	memcpy(q, p, len);
+	put_le(q + at, v, width, false);
+	expect_bad(q, len, want);
+}
+
 static void check_good(bool be)
 {
 	struct vf_modinfo mi;
@@ -186,38 +195,29 @@ static void test_hostile_offsets(void **state)
 
 	(void)state;
 	/* section header table offset near 2^64: no overflow */
-	memcpy(q, p, len);
-	put_le(q + 0x28, UINT64_MAX - 10, 8, false);
-	expect_bad(q, len, "lies outside the file");
+	expect_patched(p, q, len, 0x28, UINT64_MAX - 10, 8, "lies outside the file");
 	/* a huge .modinfo size, and one that wraps around */
-	memcpy(q, p, len);
-	put_le(q + l.shdr_modinfo + 32, UINT64_MAX, 8, false);
-	expect_bad(q, len, ".modinfo (18446744073709551615 bytes at 64) lies outside the file");
+	expect_patched(p, q, len, l.shdr_modinfo + 32, UINT64_MAX, 8,
+		       ".modinfo (18446744073709551615 bytes at 64) lies outside the file");
 	memcpy(q, p, len);
 	put_le(q + l.shdr_modinfo + 24, UINT64_MAX - 2, 8, false);
 	put_le(q + l.shdr_modinfo + 32, 16, 8, false);
 	expect_bad(q, len, "lies outside the file");
 	/* the name table outside the file, or its index out of range */
-	memcpy(q, p, len);
-	put_le(q + l.shdr_strtab + 32, 1u << 30, 8, false);
-	expect_bad(q, len, "the section name table lies outside the file");
-	memcpy(q, p, len);
-	put_le(q + 0x3e, 3, 2, false);
-	expect_bad(q, len, "section name table index 3 out of range (3 sections)");
-	memcpy(q, p, len);
-	put_le(q + 0x3e, 0xffff, 2, false);
-	expect_bad(q, len, "section name table index 65535 out of range");
+	expect_patched(p, q, len, l.shdr_strtab + 32, 1u << 30, 8,
+		       "the section name table lies outside the file");
+	expect_patched(p, q, len, 0x3e, 3, 2,
+		       "section name table index 3 out of range (3 sections)");
+	expect_patched(p, q, len, 0x3e, 0xffff, 2, "section name table index 65535 out of range");
 	/* a section name past its table, or running off its end */
-	memcpy(q, p, len);
-	put_le(q + l.shdr_modinfo, 4000, 4, false);
-	expect_bad(q, len, "section 1: name offset 4000 outside the section name table");
-	memcpy(q, p, len);
-	put_le(q + l.shdr_strtab + 32, 1 + strlen(".modinfo") - 2, 8, false); /* cut "modinfo" */
-	expect_bad(q, len, "name is not NUL-terminated");
+	expect_patched(p, q, len, l.shdr_modinfo, 4000, 4,
+		       "section 1: name offset 4000 outside the section name table");
+	/* cut "modinfo" */
+	expect_patched(p, q, len, l.shdr_strtab + 32, 1 + strlen(".modinfo") - 2, 8,
+		       "name is not NUL-terminated");
 	/* SHT_NOBITS .modinfo */
-	memcpy(q, p, len);
-	put_le(q + l.shdr_modinfo + 4, 8, 4, false);
-	expect_bad(q, len, ".modinfo has no data in the file (SHT_NOBITS)");
+	expect_patched(p, q, len, l.shdr_modinfo + 4, 8, 4,
+		       ".modinfo has no data in the file (SHT_NOBITS)");
 	free(q);
 	free(p);
 }
@@ -231,10 +231,9 @@ static void test_overlaps(void **state)
 
 	(void)state;
 	/* .modinfo over the ELF header */
-	memcpy(q, p, len);
-	put_le(q + l.shdr_modinfo + 24, 0, 8, false);
-	expect_bad(q, len, ".modinfo overlaps the ELF header, the section header table or the "
-		   "section name table");
+	expect_patched(p, q, len, l.shdr_modinfo + 24, 0, 8,
+		       ".modinfo overlaps the ELF header, the section header table or the "
+		       "section name table");
 	/* over the section header table */
 	memcpy(q, p, len);
 	put_le(q + l.shdr_modinfo + 24, l.shoff, 8, false);
@@ -246,9 +245,7 @@ static void test_overlaps(void **state)
 	put_le(q + l.shdr_modinfo + 32, 4, 8, false);
 	expect_bad(q, len, ".modinfo overlaps");
 	/* the section header table over the ELF header */
-	memcpy(q, p, len);
-	put_le(q + 0x28, 0, 8, false);
-	expect_bad(q, len, "the section header table overlaps the ELF header");
+	expect_patched(p, q, len, 0x28, 0, 8, "the section header table overlaps the ELF header");
 	free(q);
 	free(p);
 }

@@ -1,4 +1,4 @@
-/* Helpers shared by the manifest unit tests (write fixtures, load, check messages). */
+/* Helpers shared by the manifest unit tests (write fixtures, load, check messages); include cmocka first. */
 #ifndef VF_TESTS_MANIFEST_HELPERS_H
 #define VF_TESTS_MANIFEST_HELPERS_H
 
@@ -35,6 +35,30 @@ static inline int load_at(const char *dir, const char *name, struct vf_manifest 
 	r = vf_manifest_load(p, m, err);
 	free(p);
 	return r;
+}
+
+/** Load dir/name, which must succeed (the error is printed if not). */
+static inline struct vf_manifest *load_named_ok(const char *dir, const char *name)
+{
+	struct vf_manifest *m = NULL;
+	struct vf_err err;
+
+	if (load_at(dir, name, &m, &err))
+		print_error("unexpected error: %s\n", err.msg);
+	assert_non_null(m);
+	return m;
+}
+
+/** Loading dir/name fails with `code`, `want` in the message and no manifest. */
+static inline void expect_load_fail(const char *dir, const char *name, int code,
+				    const char *want)
+{
+	struct vf_manifest *m = NULL;
+	struct vf_err err;
+
+	assert_int_equal(load_at(dir, name, &m, &err), code);
+	assert_null(m);
+	assert_msg(&err, want);
 }
 
 #endif

@@ -20,26 +20,10 @@
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define PKG_A "\"package\": {\"path\": \"k.deb\", \"sha256\": \"" SHA_A "\"}"
 
-static struct vf_manifest *load_ok(const char *dir, const char *name)
-{
-	struct vf_manifest *m = NULL;
-	struct vf_err err;
-
-	if (load_at(dir, name, &m, &err))
-		print_error("unexpected error: %s\n", err.msg);
-	assert_non_null(m);
-	return m;
-}
-
 static void expect_fail(const char *dir, const char *text, int code, const char *want)
 {
-	struct vf_manifest *m = NULL;
-	struct vf_err err;
-
 	put(dir, "v.json", text);
-	assert_int_equal(load_at(dir, "v.json", &m, &err), code);
-	assert_null(m);
-	assert_msg(&err, want);
+	expect_load_fail(dir, "v.json", code, want);
 }
 
 static void test_full(void **state)
@@ -51,7 +35,7 @@ static void test_full(void **state)
 	put(*state, "v.json", "{" HDR ", \"kernel\": {" PKG_A ", \"image\": \"boot/bzImage\", "
 	    "\"modules\": [\"virtio_blk\", \"dm-verity\"], \"init\": \"/usr/lib/vforge/vinit\", "
 	    "\"cmdline\": [\"quiet\"]}}");
-	m = load_ok(*state, "v.json");
+	m = load_named_ok(*state, "v.json");
 	assert_true(m->kernel.has_package);
 	assert_string_equal(m->kernel.path, "k.deb");
 	want = vf_test_path(*state, "k.deb");
@@ -80,14 +64,14 @@ static void test_defaults(void **state)
 	struct vf_manifest *m;
 
 	put(*state, "v.json", "{" HDR ", \"kernel\": {" PKG_A ", \"init\": \"/init\"}}");
-	m = load_ok(*state, "v.json");
+	m = load_named_ok(*state, "v.json");
 	assert_true(m->kernel.has_package);
 	assert_string_equal(m->kernel.image, VF_MANIFEST_KERNEL_IMAGE_DEFAULT);
 	assert_int_equal(m->kernel.n_modules, 0);
 	vf_manifest_free(m);
 	/* no kernel package: nothing set */
 	put(*state, "v.json", "{" HDR ", \"kernel\": {\"cmdline\": [\"ro\"]}}");
-	m = load_ok(*state, "v.json");
+	m = load_named_ok(*state, "v.json");
 	assert_false(m->kernel.has_package);
 	assert_null(m->kernel.image);
 	assert_null(m->kernel.init);
@@ -167,7 +151,7 @@ static void test_merge(void **state)
 	put(*state, "v.json", "{\"include\": [\"dist/kernel.json\"], " HDR ", \"kernel\": "
 	    "{\"modules\": [\"virtio_blk\", \"ext4\"], \"init\": \"/usr/lib/vforge/vinit\", "
 	    "\"cmdline\": [\"console=ttyS0\"]}}");
-	m = load_ok(*state, "v.json");
+	m = load_named_ok(*state, "v.json");
 	assert_true(m->kernel.has_package);
 	assert_string_equal(m->kernel.path, "k.deb");
 	assert_non_null(strstr(m->kernel.file, "/dist/k.deb"));
@@ -186,7 +170,7 @@ static void test_merge(void **state)
 	put(*state, "v.json", "{\"include\": [\"dist/kernel.json\"], " HDR ", \"kernel\": "
 	    "{\"package\": {\"path\": \"other.deb\", \"sha256\": \"" SHA_B "\"}, "
 	    "\"init\": \"/i\"}}");
-	m = load_ok(*state, "v.json");
+	m = load_named_ok(*state, "v.json");
 	assert_string_equal(m->kernel.path, "other.deb");
 	assert_non_null(strstr(m->kernel.file, "/other.deb"));
 	assert_null(strstr(m->kernel.file, "/dist/"));

@@ -21,27 +21,6 @@
 #define SHA_B "\"sha256\": \"" \
 	"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\""
 
-static struct vf_manifest *load_ok(const char *dir, const char *name)
-{
-	struct vf_manifest *m = NULL;
-	struct vf_err err;
-
-	if (load_at(dir, name, &m, &err))
-		print_error("unexpected error: %s\n", err.msg);
-	assert_non_null(m);
-	return m;
-}
-
-static void expect_fail(const char *dir, const char *name, int code, const char *want)
-{
-	struct vf_manifest *m = NULL;
-	struct vf_err err;
-
-	assert_int_equal(load_at(dir, name, &m, &err), code);
-	assert_null(m);
-	assert_msg(&err, want);
-}
-
 static char *cmdline_of(const struct vf_manifest *m)
 {
 	size_t len = 1;
@@ -84,7 +63,7 @@ static void test_objects_key_by_key(void **state)
 	    "\"layout\": {\"root_size\": \"200MiB\", \"ab\": true},"
 	    "\"limits\": {\"max_entries\": 20},"
 	    "\"update\": {\"path\": \"/usr/share/x/root.json\"}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	/* scalars: the later file wins; unset keys come from the earlier one */
 	assert_string_equal(m->name, "top");
 	assert_string_equal(m->version, "0.1.0");
@@ -117,7 +96,7 @@ static void test_other_arrays_replaced(void **state)
 	    "{\"name\": \"BOOT-A\", \"type\": \"xbootldr\", \"size\": \"2MiB\"},"
 	    "{\"name\": \"ROOT-A\", \"type\": \"root\", \"size\": \"2MiB\"},"
 	    "{\"name\": \"HASH-A\", \"type\": \"root-verity\", \"size\": \"2MiB\"}]}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_int_equal(m->layout.n_parts, 3);
 	assert_null(vf_manifest_layout_part(&m->layout, "EXTRA"));
 	assert_int_equal(m->layout.parts[0].size, 2u << 20);
@@ -138,7 +117,7 @@ static void test_packages_by_name(void **state)
 	put(*state, "t.json", "{\"include\": [\"base.json\"], " HDR ", \"packages\": ["
 	    "{\"name\": \"app\", \"path\": \"app-2.tar\", " SHA_B "},"
 	    "{\"name\": \"busybox\", \"path\": \"bb.tar\", " SHA_B "}]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_int_equal(m->n_pkgs, 3);
 	/* sorted by name */
 	assert_string_equal(m->pkgs[0].name, "app");
@@ -163,7 +142,7 @@ static void test_remove_packages(void **state)
 	    "{\"name\": \"vim\", \"path\": \"vim.tar\", " SHA_A "}]}");
 	put(*state, "t.json", "{\"include\": [\"base.json\"], " HDR ", "
 	    "\"remove_packages\": [\"nano\"]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_int_equal(m->n_pkgs, 1);
 	assert_string_equal(m->pkgs[0].name, "vim");
 	vf_manifest_free(m);
@@ -172,7 +151,7 @@ static void test_remove_packages(void **state)
 	put(*state, "mid.json", "{\"include\": [\"base.json\"], \"remove_packages\": [\"nano\"]}");
 	put(*state, "t.json", "{\"include\": [\"mid.json\"], " HDR ", \"packages\": ["
 	    "{\"name\": \"nano\", \"path\": \"nano-2.tar\", " SHA_B "}]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_int_equal(m->n_pkgs, 2);
 	assert_string_equal(m->pkgs[0].path, "nano-2.tar");
 	vf_manifest_free(m);
@@ -180,16 +159,16 @@ static void test_remove_packages(void **state)
 	/* a name not merged so far */
 	put(*state, "t.json", "{\"include\": [\"base.json\"], " HDR ", "
 	    "\"remove_packages\": [\"vim\", \"emacs\"]}");
-	expect_fail(*state, "t.json", -ENOENT, "t.json': remove_packages[1]: package 'emacs' is "
+	expect_load_fail(*state, "t.json", -ENOENT, "t.json': remove_packages[1]: package 'emacs' is "
 		    "not declared by any manifest merged before this one");
 	/* removal applies to what came before, not to the file's own packages */
 	put(*state, "t.json", "{" HDR ", \"packages\": [{\"name\": \"x\", \"path\": \"x\", " SHA_A
 	    "}], \"remove_packages\": [\"x\"]}");
-	expect_fail(*state, "t.json", -EINVAL, "remove_packages[0]: package 'x' is also declared "
+	expect_load_fail(*state, "t.json", -EINVAL, "remove_packages[0]: package 'x' is also declared "
 		    "here (packages[0])");
 	/* and an include that comes later cannot be removed earlier */
 	put(*state, "t.json", "{\"include\": [\"mid.json\", \"base.json\"], " HDR "}");
-	m = load_ok(*state, "t.json"); /* base.json is merged once, inside mid.json */
+	m = load_named_ok(*state, "t.json"); /* base.json is merged once, inside mid.json */
 	assert_int_equal(m->n_pkgs, 1);
 	vf_manifest_free(m);
 }
@@ -211,7 +190,7 @@ static void test_entries_by_path(void **state)
 	    "{\"path\": \"/srv\", \"content\": \"now a file\"}],"
 	    "\"symlinks\": [{\"path\": \"/etc/resolv.conf\", \"target\": \"/run/resolv.conf\"}],"
 	    "\"directories\": [{\"path\": \"/etc/mtab\"}]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	/* files by path, sorted; the later entry replaces the earlier one whole */
 	assert_int_equal(m->n_files, 3);
 	assert_string_equal(m->files[0].path, "/etc/issue");
@@ -243,7 +222,7 @@ static void test_cmdline(void **state)
 	put(*state, "b.json", "{\"include\": [\"a.json\"], \"kernel\": {\"cmdline\": "
 	    "[\"loglevel=7\", \"quiet\", \"debug\"]}}");
 	put(*state, "t.json", "{\"include\": [\"b.json\"], " HDR "}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_cmdline(m, "console=tty0 ro quiet loglevel=7 debug");
 	vf_manifest_free(m);
 
@@ -251,7 +230,7 @@ static void test_cmdline(void **state)
 	put(*state, "t.json", "{\"include\": [\"b.json\"], " HDR ", \"kernel\": {\"cmdline\": "
 	    "[\"console=ttyS0,115200\", \"console=tty1\", \"init=/sbin/init\", \"debug\", "
 	    "\"debug\"]}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_cmdline(m, "console=ttyS0,115200 console=tty1 ro quiet loglevel=7 debug "
 		       "init=/sbin/init");
 	vf_manifest_free(m);
@@ -259,20 +238,20 @@ static void test_cmdline(void **state)
 	/* a flag given a value later is replaced in place, and back */
 	put(*state, "t.json", "{\"include\": [\"a.json\"], " HDR ", \"kernel\": {\"cmdline\": "
 	    "[\"ro=1\"]}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_cmdline(m, "console=tty0 ro=1 quiet loglevel=3");
 	vf_manifest_free(m);
 
 	/* an empty list changes nothing */
 	put(*state, "t.json", "{\"include\": [\"a.json\"], " HDR ", \"kernel\": {\"cmdline\": []}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_cmdline(m, "console=tty0 ro quiet loglevel=3");
 	vf_manifest_free(m);
 
 	/* within one file, order is kept and identical parameters collapse */
 	put(*state, "t.json", "{" HDR ", \"kernel\": {\"cmdline\": [\"b\", \"a=1\", \"b\", "
 	    "\"a=2\", \"a=1\"]}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_cmdline(m, "b a=1 a=2");
 	vf_manifest_free(m);
 }
@@ -290,7 +269,7 @@ static void test_appended_arrays(void **state)
 	    "\"remove\": [\"/usr/share/man/**\", \"/x\"],"
 	    "\"policy\": {\"forbid\": [\"/usr/bin/python3\"], \"allow\": [\"/usr/bin/su\"]},"
 	    "\"selinux\": {\"file_contexts\": [{\"regex\": \"/usr/.*\", \"label\": \"u:r:b_t\"}]}}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_int_equal(m->n_remove, 4);
 	assert_string_equal(m->remove[0], "/usr/share/doc/**");
 	assert_string_equal(m->remove[1], "/x");
@@ -323,7 +302,7 @@ static void test_include_order(void **state)
 	put(*state, "b.json", "{\"version\": \"2.0.0\", \"remove\": [\"/b\"], \"name\": \"b\"}");
 	put(*state, "t.json", "{\"include\": [\"a.json\", \"b.json\"], \"remove\": [\"/t\"], "
 	    "\"name\": \"t\"}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_int_equal(m->n_remove, 4);
 	assert_string_equal(m->remove[0], "/c");
 	assert_string_equal(m->remove[1], "/a");
@@ -337,7 +316,7 @@ static void test_include_order(void **state)
 
 	/* swapping the includes swaps the winner */
 	put(*state, "t.json", "{\"include\": [\"b.json\", \"a.json\"], \"name\": \"t\"}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_string_equal(m->version, "1.0.0");
 	assert_string_equal(m->remove[0], "/b");
 	assert_string_equal(m->remove[1], "/c");
@@ -360,7 +339,7 @@ static void test_include_paths(void **state)
 	/* a directory include means its variant.json */
 	put(v, "variant.json", "{\"name\": \"fromdir\"}");
 	put(*state, "t.json", "{\"include\": [\"d1/mid.json\", \"v\"]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	assert_string_equal(m->arch, "aarch64");
 	assert_string_equal(m->version, "9.9.9");
 	assert_string_equal(m->name, "fromdir");
@@ -391,7 +370,7 @@ static void test_diamond(void **state)
 	    "\"remove_packages\": [\"c\"]}");
 	put(*state, "r.json", "{\"include\": [\"x/../common.json\"], \"remove\": [\"/r\"]}");
 	put(*state, "t.json", "{\"include\": [\"l.json\", \"r.json\"]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	/* merged once, where first reached: nothing appended twice, the removal holds */
 	assert_int_equal(m->n_remove, 3);
 	assert_string_equal(m->remove[0], "/common");
@@ -478,7 +457,7 @@ static void test_fragment_fields_optional(void **state)
 	assert_msg(&err, "frag.json': remove[0]: glob 'x' is not absolute");
 	/* include/remove_packages are not in the composed JSON */
 	put(*state, "frag.json", "{\"remove\": [\"/x\"]}");
-	m = load_ok(*state, "t.json");
+	m = load_named_ok(*state, "t.json");
 	{
 		char *json = NULL;
 
