@@ -12,8 +12,13 @@
  * via ext2fs_set_alloc_block_callback. So the layout depends on nothing but
  * the tree and the options.
  *
- * File data is read in 1 MiB pieces; all-zero blocks are skipped (holes) and
- * runs of non-zero blocks are written with one io_channel_write_blk64 each.
+ * File data is read in 1 MiB pieces; all-zero blocks are skipped (holes).
+ * Runs of non-zero blocks are gathered while they follow each other on disk
+ * (consecutive small files usually do) and written with one
+ * io_channel_write_blk64 per WC_BYTES at most: one small write per file made
+ * the kernel's per-write cost the larger part of writing a tree of small
+ * files. Nothing reads those blocks back before the end of population, where
+ * the rest is written.
  * Extents are collected in memory (at most 32768 blocks each) and inserted
  * once per extent. Directory blocks are laid out by ext4_dir.c.
  *
@@ -33,6 +38,7 @@
 
 #define CHUNK (1u << 20)
 #define MAX_EXTENT_LEN 32768u
+#define WC_BYTES (4u << 20)
 
 struct extent {
 	blk64_t lblk, pblk;
@@ -51,6 +57,9 @@ struct wctx {
 	struct extent *ext;       /* the current inode's extents */
 	size_t n_ext, cap_ext;
 	uint64_t data_blocks;     /* the current inode's blocks (not extent tree nodes) */
+	uint8_t *wc;              /* WC_BYTES: data blocks gathered, not written yet: */
+	blk64_t wc_start;         /* the first one's block number */
+	uint64_t wc_n, wc_cap;    /* how many are gathered, and fit */
 };
 
 static bool block_is_zero(const uint8_t *p, size_t n)
@@ -125,6 +134,47 @@ static int add_extent(struct wctx *w, blk64_t lblk, blk64_t pblk, uint64_t len,
 	return 0;
 }
 
+/* Write the data blocks gathered so far. */
+static int wc_flush(struct wctx *w, struct vf_err *err)
+{
+	errcode_t e;
+
+	if (!w->wc_n)
+		return 0;
+	e = io_channel_write_blk64(w->fs->io, w->wc_start, (int)w->wc_n, w->wc);
+	if (e)
+		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
+				       (unsigned long long)w->wc_start,
+				       (unsigned long long)(w->wc_start + w->wc_n - 1));
+	w->wc_n = 0;
+	return 0;
+}
+
+/* Write `count` data blocks at block pblk: gathered with those before them when they follow. */
+static int wc_write(struct wctx *w, blk64_t pblk, uint64_t count, const uint8_t *data,
+		    struct vf_err *err)
+{
+	errcode_t e;
+	int r;
+
+	if (w->wc_n && (pblk != w->wc_start + w->wc_n || w->wc_n + count > w->wc_cap) &&
+	    (r = wc_flush(w, err)))
+		return r;
+	if (count <= w->wc_cap) {
+		if (!w->wc_n)
+			w->wc_start = pblk;
+		memcpy(w->wc + w->wc_n * w->bs, data, count * w->bs);
+		w->wc_n += count;
+		return 0;
+	}
+	e = io_channel_write_blk64(w->fs->io, pblk, (int)count, data);
+	if (e)
+		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
+				       (unsigned long long)pblk,
+				       (unsigned long long)(pblk + count - 1));
+	return 0;
+}
+
 /* Allocate and write `count` blocks of `data` as logical blocks lblk... */
 static int write_run(struct wctx *w, const uint8_t *data, blk64_t lblk, uint64_t count,
 		     struct vf_err *err)
@@ -132,17 +182,13 @@ static int write_run(struct wctx *w, const uint8_t *data, blk64_t lblk, uint64_t
 	while (count) {
 		blk64_t pblk = 0;
 		uint64_t got = 0;
-		errcode_t e;
 		int r;
 
 		if ((r = alloc_range(w, count, &pblk, &got, err)))
 			return r;
 		if (data) {
-			e = io_channel_write_blk64(w->fs->io, pblk, (int)got, data);
-			if (e)
-				return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
-						       (unsigned long long)pblk,
-						       (unsigned long long)(pblk + got - 1));
+			if ((r = wc_write(w, pblk, got, data, err)))
+				return r;
 			data += got * w->bs;
 		}
 		if ((r = add_extent(w, lblk, pblk, got, err)))
@@ -570,8 +616,10 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 	w.cursor = fs->super->s_first_data_block;
 	w.end = ext2fs_blocks_count(fs->super);
 	w.buf = malloc(CHUNK);
+	w.wc = malloc(WC_BYTES);
+	w.wc_cap = WC_BYTES / w.bs;
 	w.inode = calloc(1, inode_buf);
-	if (!w.buf || !w.inode) {
+	if (!w.buf || !w.wc || !w.inode) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -600,11 +648,13 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 			goto out;
 		}
 	}
+	r = wc_flush(&w, err);
 out:
 	ext2fs_set_alloc_block_callback(fs, NULL, NULL);
 	fs->priv_data = NULL;
 	free(w.ext);
 	free(w.inode);
+	free(w.wc);
 	free(w.buf);
 	return r;
 }

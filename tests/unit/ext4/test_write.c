@@ -465,6 +465,101 @@ static void test_fragmented(void **state)
 }
 
 /*
+ * Data blocks are gathered while they follow each other and written in
+ * pieces of at most 4 MiB: 1,500 small files (about 7 MiB, so several
+ * pieces), some with an all-zero block in the middle (a hole that breaks the
+ * run), slow symlinks and a file of 300 extents (an extent tree block of
+ * libext2fs's own between them) must all read back exactly.
+ */
+static void test_gathered_writes(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "many.img");
+	char *rd = vf_test_path(dir, "rdump");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	const size_t n = 1500, frag = 600 * 4096;
+	uint8_t *buf = malloc(3 * 4096), *fr = calloc(1, frag);
+	char path[64], *out;
+
+	assert_non_null(buf);
+	assert_non_null(fr);
+	t_add(t, VF_TREE_DIR, "d", 0755, 0, 0, T_EPOCH, NULL, NULL, 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 1 + (i * 7919) % (3 * 4096);
+
+		vf_test_data(i + 1, buf, len);
+		if (i % 5 == 0 && len > 2 * 4096)
+			memset(buf + 4096, 0, 4096);
+		snprintf(path, sizeof(path), "d/f%04zu", i);
+		t_file(t, path, 0644, buf, len);
+		if (i % 300 == 150) {
+			char target[3000];
+
+			memset(target, 'a' + (int)(i % 26), sizeof(target) - 1);
+			target[sizeof(target) - 1] = 0;
+			snprintf(path, sizeof(path), "d/f%04zu-link", i);
+			t_add(t, VF_TREE_SYMLINK, path, 0777, 0, 0, T_EPOCH, target, NULL, 0);
+		}
+		if (i == 700) {
+			for (size_t b = 0; b < frag / 4096; b += 2)
+				vf_test_data(b + 7, fr + b * 4096, 100);
+			t_file(t, "d/f0700-frag", 0644, fr, frag);
+		}
+	}
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	assert_int_equal(mkdir(rd, 0700), 0);
+	out = t_debugfs(img, "rdump /d %s", rd);
+	free(out);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 1 + (i * 7919) % (3 * 4096), got_len;
+		char *p;
+		uint8_t *got;
+
+		vf_test_data(i + 1, buf, len);
+		if (i % 5 == 0 && len > 2 * 4096)
+			memset(buf + 4096, 0, 4096);
+		snprintf(path, sizeof(path), "d/f%04zu", i);
+		p = vf_test_path(rd, path);
+		got = vf_test_read_file(p, &got_len);
+		if (got_len != len || memcmp(got, buf, len))
+			print_error("%s differs\n", path);
+		assert_int_equal(got_len, len);
+		assert_memory_equal(got, buf, len);
+		free(got);
+		free(p);
+		if (i % 300 == 150) {
+			char target[3000];
+			ssize_t k;
+
+			snprintf(path, sizeof(path), "d/f%04zu-link", i);
+			p = vf_test_path(rd, path);
+			k = readlink(p, target, sizeof(target));
+			assert_int_equal(k, 2999);
+			assert_int_equal(target[0], 'a' + (int)(i % 26));
+			assert_int_equal(target[2998], 'a' + (int)(i % 26));
+			free(p);
+		}
+	}
+	{
+		size_t got_len;
+		char *p = vf_test_path(rd, "d/f0700-frag");
+		uint8_t *got = vf_test_read_file(p, &got_len);
+
+		assert_int_equal(got_len, frag);
+		assert_memory_equal(got, fr, frag);
+		free(got);
+		free(p);
+	}
+	vf_tree_free(t);
+	free(fr);
+	free(buf);
+	free(rd);
+	free(img);
+}
+
+/*
  * 1 KiB blocks and 128-byte inodes; a file longer than one extent can map.
  * With 1 KiB blocks, groups 10-15 (8 MiB each) have no superblock backup and
  * no tables (flex_bg keeps them in group 0): an 82 MiB filler puts the next
@@ -670,6 +765,7 @@ int main(void)
 		vf_test_in_tmpdir(test_two_level_htree),
 		vf_test_in_tmpdir(test_journal),
 		vf_test_in_tmpdir(test_fragmented),
+		vf_test_in_tmpdir(test_gathered_writes),
 		vf_test_in_tmpdir(test_small_blocks),
 		vf_test_in_tmpdir(test_times),
 		vf_test_in_tmpdir(test_lost_found_in_tree),
