@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,8 @@ static int64_t sparse_in_next(struct sparse_in *s, uint64_t pos, uint8_t *buf, s
 int vf_image_copy_sparse(const char *src, int dst_fd, uint64_t offset, struct vf_err *err)
 {
 	uint8_t *buf = malloc(CHUNK);
-	uint64_t size, pos = 0, unflushed = 0;
+	/* [wb_from, wb_to): the run written last whose writeback has not started */
+	uint64_t size, pos = 0, wb_from = 0, wb_to = 0;
 	int fd = -1, r = 0;
 
 	if (!buf)
@@ -140,17 +142,25 @@ int vf_image_copy_sparse(const char *src, int dst_fd, uint64_t offset, struct vf
 				goto out;
 			}
 			/* zero runs stay holes in the destination */
-			if (!is_zero(buf, (size_t)got) &&
-			    (r = vf_fs_pwrite_full(dst_fd, buf, (size_t)got, offset + pos))) {
-				r = vf_err_sys(err, -r, "cannot write the disk image");
-				goto out;
-			}
-			/* let the disk start on it: the final fsync then has less left */
-			if ((unflushed += (uint64_t)got) >= FLUSH_EVERY) {
-				(void)vf_fs_start_writeback(dst_fd, 0, 0);
-				unflushed = 0;
+			if (!is_zero(buf, (size_t)got)) {
+				if ((r = vf_fs_pwrite_full(dst_fd, buf, (size_t)got, offset + pos))) {
+					r = vf_err_sys(err, -r, "cannot write the disk image");
+					goto out;
+				}
+				if (wb_to != offset + pos) /* a new run: the last one was short */
+					wb_from = offset + pos;
+				wb_to = offset + pos + (uint64_t)got;
 			}
 			pos += (uint64_t)got;
+			/*
+			 * let the disk start on long runs this copy wrote, and only on
+			 * those (the rest of the destination may be another thread's
+			 * business): the final fsync then has less left
+			 */
+			if (wb_to - wb_from >= FLUSH_EVERY) {
+				(void)vf_fs_start_writeback(dst_fd, wb_from, wb_to - wb_from);
+				wb_from = wb_to;
+			}
 		}
 	}
 out:
@@ -282,16 +292,143 @@ out:
 	return r;
 }
 
+/*
+ * Reading ahead of a digest: a thread reads the file into a ring of buffers
+ * (holes cost no read) while the caller only hashes, so the digest of a disk
+ * image runs at the speed of sha256. Without the thread (it could not start)
+ * the caller reads each block itself.
+ */
+#define AHEAD_RING 4
+
+struct ahead {
+	struct sparse_in si;
+	uint64_t pos;                      /* the next byte to read */
+	pthread_t tid;
+	bool thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint8_t *buf[AHEAD_RING];
+	const uint8_t *ptr[AHEAD_RING];    /* into buf[i] or si.zeros */
+	int64_t len[AHEAD_RING];           /* bytes, 0 at the end, or a negative errno */
+	bool full[AHEAD_RING];             /* posted, not consumed yet */
+	unsigned head, tail;               /* next slot to fill; next to consume */
+	bool stop;                         /* the consumer quit early */
+	bool held;                         /* the consumer holds slot tail - 1 */
+};
+
+/* Read the next block into slot i (no lock held). */
+static void ahead_fill(struct ahead *a, unsigned i)
+{
+	const uint8_t *p = NULL;
+	int64_t got = 0;
+
+	if (a->pos < a->si.size) {
+		got = sparse_in_next(&a->si, a->pos, a->buf[i], CHUNK, &p);
+		if (got == 0)
+			got = -EIO; /* the file shrank */
+		else if (got > 0)
+			a->pos += (uint64_t)got;
+	}
+	a->ptr[i] = p;
+	a->len[i] = got;
+}
+
+static void *ahead_main(void *arg)
+{
+	struct ahead *a = arg;
+	bool more = true;
+
+	while (more) {
+		unsigned i = a->head;
+
+		pthread_mutex_lock(&a->mu);
+		while (a->full[i] && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		more = !a->stop;
+		pthread_mutex_unlock(&a->mu);
+		if (!more)
+			break;
+		ahead_fill(a, i);
+		more = a->len[i] > 0;
+		pthread_mutex_lock(&a->mu);
+		a->full[i] = true;
+		a->head = (i + 1) % AHEAD_RING;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+	}
+	return NULL;
+}
+
+/*
+ * The next block: *ret and its length, 0 at the end, or a negative errno.
+ * *ret stays valid until the next call.
+ */
+static int64_t ahead_next(struct ahead *a, const uint8_t **ret)
+{
+	unsigned i = a->tail;
+
+	if (!a->thread) {
+		ahead_fill(a, 0);
+		*ret = a->ptr[0];
+		return a->len[0];
+	}
+	pthread_mutex_lock(&a->mu);
+	if (a->held) { /* the block returned last time goes back to the reader */
+		a->full[(i + AHEAD_RING - 1) % AHEAD_RING] = false;
+		pthread_cond_broadcast(&a->cv);
+	}
+	while (!a->full[i])
+		pthread_cond_wait(&a->cv, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	a->held = true;
+	a->tail = (i + 1) % AHEAD_RING;
+	*ret = a->ptr[i];
+	return a->len[i];
+}
+
+/* Start reading `fd` (`size` bytes) ahead; -ENOMEM. ahead_release() either way. */
+static int ahead_start(struct ahead *a, int fd, uint64_t size)
+{
+	memset(a, 0, sizeof(*a));
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	if (sparse_in_init(&a->si, fd, size))
+		return -ENOMEM;
+	for (unsigned i = 0; i < AHEAD_RING; i++)
+		if (!(a->buf[i] = malloc(CHUNK)))
+			return -ENOMEM;
+	a->thread = pthread_create(&a->tid, NULL, ahead_main, a) == 0;
+	return 0;
+}
+
+/* Stop the reader (wherever it is) and free it all. */
+static void ahead_release(struct ahead *a)
+{
+	if (a->thread) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = true;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->tid, NULL);
+		a->thread = false;
+	}
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+	for (unsigned i = 0; i < AHEAD_RING; i++)
+		free(a->buf[i]);
+	sparse_in_release(&a->si);
+}
+
 int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 			 struct vf_err *err)
 {
 	struct vf_digest *d = vf_digest_new(vf_digest_alg_get("sha256"));
-	uint8_t *buf = malloc(CHUNK);
-	struct sparse_in si = { .zeros = NULL };
+	struct ahead a;
 	uint64_t pos = 0, total;
+	bool started = false;
 	int fd = -1, r = 0;
 
-	if (!d || !buf) {
+	if (!d) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -304,16 +441,19 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_sys(err, -r, "cannot get the size of '%s'", path);
 		goto out;
 	}
-	if (sparse_in_init(&si, fd, total)) {
+	started = true;
+	if (ahead_start(&a, fd, total)) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	while (pos < total) {
+	for (;;) {
 		const uint8_t *p;
-		int64_t got = sparse_in_next(&si, pos, buf, CHUNK, &p);
+		int64_t got = ahead_next(&a, &p);
 
-		if (got <= 0) {
-			r = vf_err_sys(err, got < 0 ? (int)-got : EIO, "cannot read '%s'", path);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			r = vf_err_sys(err, (int)-got, "cannot read '%s'", path);
 			goto out;
 		}
 		if (vf_digest_update(d, p, (size_t)got)) {
@@ -326,10 +466,10 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_set(err, EIO, "digest computation failed");
 	*size = pos;
 out:
-	sparse_in_release(&si);
+	if (started)
+		ahead_release(&a);
 	if (fd >= 0)
 		close(fd);
-	free(buf);
 	vf_digest_free(d);
 	return r;
 }

@@ -125,6 +125,19 @@ touch "$TMP/v/app.tar.zst" "$TMP/v/variant.json"
 (cd / && TZ=Asia/Kolkata LC_ALL=C.UTF-8 && umask 077 && export TZ LC_ALL &&
 	"$VFORGE" build "$TMP/v" -o "$TMP/b" --threads 1 >/dev/null) || fail "second build failed"
 (cd "$TMP/a" && sha256sum -- *) >"$TMP/a.sum"
+# build.json's size and sha256 of every output are the files' own (stat, sha256sum)
+python3 - "$TMP/a" <<'PY' || fail "build.json's output sizes do not match the files"
+import json, os, sys
+d = sys.argv[1]
+outs = json.load(open(os.path.join(d, "build.json")))["outputs"]
+assert len(outs) >= 4, outs
+for o in outs:
+    assert os.path.getsize(os.path.join(d, o["name"])) == o["size"], o
+PY
+while read -r osum oname; do
+	[ "$oname" = build.json ] && continue
+	grep -q "\"sha256\": \"$osum\"" "$TMP/a/build.json" || fail "build.json lacks the sha256 $osum of $oname"
+done <"$TMP/a.sum"
 (cd "$TMP/b" && sha256sum -- *) >"$TMP/b.sum"
 diff "$TMP/a.sum" "$TMP/b.sum" || fail "two builds differ"
 # the outputs' modes do not follow the umask either
