@@ -486,6 +486,11 @@ static int write_root(struct build *b, struct vf_err *err)
 	o.offset = s->gp.first_lba * VF_GPT_SECTOR;
 	if ((r = vf_ext4_write(b->disk, b->comp.tree, &o, err)))
 		return vf_err_prefix(err, "ROOT-A");
+	/*
+	 * Nothing reads the tree's contents again (BOOT has its own store): their
+	 * pages are better used by what comes next, the update targets above all
+	 */
+	vf_tree_drop_packed(b->comp.tree);
 	return 0;
 }
 

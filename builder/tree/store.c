@@ -87,6 +87,7 @@ struct pack {
 	pthread_cond_t cv;
 	bool thread, busy, quit;
 	pthread_t tid;
+	bool dropped;            /* vf_tree_drop_packed(): the bytes are gone */
 	uint8_t *flight;         /* STAGE_MAX bytes, written by the thread while busy */
 	size_t flight_len;
 	uint64_t flight_off;
@@ -433,6 +434,11 @@ int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t 
 		goto out;
 	}
 	memcpy(k.sha256, sha, 32);
+	if (s->pack && s->pack->dropped) {
+		r = vf_err_set(err, ESTALE, "the packed contents of the store '%s' were dropped",
+			       s->dir);
+		goto out;
+	}
 	if (s->pack && s->fd < 0) {
 		/* buffered whole (buf_len == size): append it to the pack */
 		if ((r = pack_append(s->pack, s->buf, s->buf_len, &k.off)) < 0) {
@@ -514,6 +520,9 @@ static int open_packed(const struct vf_tree_store *s, const struct known *k, str
 	uint64_t left = k->size;
 	int fd, r;
 
+	if (s->pack->dropped)
+		return vf_err_set(err, ESTALE, "the packed contents of the store '%s' were dropped",
+				  s->dir);
 	if ((r = pack_flush(s->pack)) < 0)
 		return vf_err_sys(err, -r, "cannot write the pack file of the content store '%s'",
 				  s->dir);
@@ -617,6 +626,9 @@ int vf_tree_content_open(const struct vf_tree *t, const struct vf_tree_entry *e,
 		f = vf_tree_get(t, e->link);
 	if (f && f->type == VF_TREE_FILE && s->pack &&
 	    (k = set_find(s, f->sha256)) && k->packed) {
+		if (s->pack->dropped)
+			return vf_err_set(err, ESTALE,
+					  "the packed contents of the store '%s' were dropped", s->dir);
 		if ((r = pack_flush(s->pack)) < 0)
 			return vf_err_sys(err, -r, "cannot write the pack file of the content store '%s'",
 					  s->dir);
@@ -634,6 +646,21 @@ int vf_tree_content_open(const struct vf_tree *t, const struct vf_tree_entry *e,
 	ret->size = f ? f->size : 0;
 	ret->owned = true;
 	return 0;
+}
+
+void vf_tree_drop_packed(struct vf_tree *t)
+{
+	struct vf_tree_store *s = vf_tree_store_of(t);
+
+	if (!s->pack || s->pack->dropped)
+		return;
+	/* nothing in flight may land after the punch */
+	(void)pack_flush(s->pack);
+	s->pack->dropped = true;
+	/* rounded up: a partial last block would only be zeroed, not freed */
+	if (s->pack->end)
+		(void)fallocate(s->pack->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				(off_t)((s->pack->end + 65535) / 65536 * 65536));
 }
 
 void vf_tree_content_close(struct vf_tree_content *c)

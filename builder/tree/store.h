@@ -45,6 +45,16 @@ struct vf_tree_content {
 int vf_tree_content_open(const struct vf_tree *t, const struct vf_tree_entry *e,
 			 struct vf_tree_content *ret, struct vf_err *err);
 
+/**
+ * Give back the memory of a pack-mode tree's packed contents once nothing
+ * will read them again (a build, once ROOT is written): the pack file's pages
+ * and blocks are freed, so what the build writes next reuses them instead of
+ * growing its footprint. Entries and everything but the packed bytes stay;
+ * reading or adding a packed content afterwards fails with -ESTALE. Contents
+ * with files of their own are untouched. No effect outside pack mode.
+ */
+void vf_tree_drop_packed(struct vf_tree *t);
+
 /** Release what vf_tree_content_open() opened. Accepts a closed handle. */
 void vf_tree_content_close(struct vf_tree_content *c);
 

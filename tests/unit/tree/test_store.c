@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "builder/base/fs.h"
 #include "builder/base/hex.h"
 #include "builder/tree/store.h"
 #include "builder/tree/tree.h"
@@ -1076,6 +1077,56 @@ static void test_open_content_read_position(void **state)
 	free(b);
 }
 
+/*
+ * vf_tree_drop_packed: the pack's blocks are freed (its file holds no data
+ * any more), reading or adding a packed content fails with -ESTALE, entries
+ * stay, and a content with a file of its own is still read whole.
+ */
+static void test_drop_packed(void **state)
+{
+	char *dir = subdir(*state, "store");
+	struct vf_tree *t = new_tree(dir, NULL, true);
+	struct vf_tree_content c = { .fd = -1 };
+	struct vf_err err = { 0 };
+	uint8_t *small = bytes(5, 5000), *big = bytes(6, PACK_MAX + 1), *got;
+	struct stat st;
+	int fd;
+
+	add_ok(t, "small", small, 5000);
+	add_ok(t, "big", big, PACK_MAX + 1);
+	assert_int_equal(vf_tree_content_open(t, vf_tree_get(t, "small"), &c, &err), 0);
+	assert_int_equal(fstat(c.fd, &st), 0);
+	assert_true(st.st_blocks > 0);
+	vf_tree_drop_packed(t);
+	/* the pack's fd (kept open by the store) now holds no block */
+	assert_int_equal(fstat(c.fd, &st), 0);
+	assert_int_equal(st.st_blocks, 0);
+	vf_tree_content_close(&c);
+	vf_tree_drop_packed(t); /* again: no effect */
+
+	assert_int_equal(vf_tree_content_open(t, vf_tree_get(t, "small"), &c, &err), -ESTALE);
+	vf_test_assert_contains(err.msg, "were dropped");
+	assert_int_equal(vf_tree_open_content(t, vf_tree_get(t, "small"), &err), -ESTALE);
+	assert_int_equal(add(t, "another", small + 1, 100, &err), -ESTALE);
+	vf_test_assert_contains(err.msg, "were dropped");
+	assert_null(vf_tree_get(t, "another"));
+	assert_int_equal(vf_tree_get(t, "small")->size, 5000);
+
+	fd = vf_tree_open_content(t, vf_tree_get(t, "big"), &err);
+	assert_true(fd >= 0);
+	got = malloc(PACK_MAX + 2);
+	assert_non_null(got);
+	assert_int_equal(vf_fs_pread_full(fd, got, PACK_MAX + 2, 0), PACK_MAX + 1);
+	assert_memory_equal(got, big, PACK_MAX + 1);
+	close(fd);
+
+	vf_tree_free(t);
+	free(got);
+	free(small);
+	free(big);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1088,6 +1139,7 @@ int main(void)
 		vf_test_in_tmpdir(test_bad_store_dir),
 		vf_test_in_tmpdir(test_write_errors),
 		vf_test_in_tmpdir(test_open_content_read_position),
+		vf_test_in_tmpdir(test_drop_packed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
