@@ -52,6 +52,16 @@ struct vf_ext4_opts {
 	                               failure */
 	uint64_t offset;          /**< with in_place: where the file system starts (a
 	                               multiple of block_size) */
+	/**
+	 * If set, called with the final bytes of every run of data blocks of
+	 * files and slow symlinks written (not directories, not metadata), with
+	 * the run's byte offset in the file system:
+	 * a build hashes ROOT's verity leaves this way while ROOT is written.
+	 * Calls come one at a time, from a thread of the writer's; the bytes
+	 * are only valid during the call.
+	 */
+	void (*on_data)(void *ctx, uint64_t offset, const void *data, size_t len);
+	void *on_data_ctx;
 };
 
 /**

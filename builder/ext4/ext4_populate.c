@@ -17,8 +17,10 @@
  * (consecutive small files usually do) and written with one
  * io_channel_write_blk64 per WC_BYTES at most: one small write per file made
  * the kernel's per-write cost the larger part of writing a tree of small
- * files. Nothing reads those blocks back before the end of population, where
- * the rest is written.
+ * files. With an on_data callback, a thread of its own (struct reporter)
+ * reports each piece while it is written and the next one is gathered in a
+ * second buffer. Nothing reads those blocks back before the end of
+ * population, where the rest is written.
  * Extents are collected in memory (at most 32768 blocks each) and inserted
  * once per extent. Directory blocks are laid out by ext4_dir.c.
  *
@@ -32,6 +34,7 @@
 #include "builder/tree/store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +46,22 @@
 struct extent {
 	blk64_t lblk, pblk;
 	uint32_t len;
+};
+
+/*
+ * The reporter: a thread that passes a written piece (`flight`) to
+ * prm->on_data while the next piece is gathered. Without it (no callback, or
+ * no thread) the caller's thread reports each piece itself.
+ */
+struct reporter {
+	pthread_t tid;
+	bool thread;
+	pthread_mutex_t mu;       /* guards what follows */
+	pthread_cond_t cv;
+	bool busy, quit;
+	uint8_t *flight;          /* WC_BYTES, being reported while busy */
+	blk64_t f_start;
+	uint64_t f_n;
 };
 
 struct wctx {
@@ -60,6 +79,7 @@ struct wctx {
 	uint8_t *wc;              /* WC_BYTES: data blocks gathered, not written yet: */
 	blk64_t wc_start;         /* the first one's block number */
 	uint64_t wc_n, wc_cap;    /* how many are gathered, and fit */
+	struct reporter rp;
 };
 
 static bool block_is_zero(const uint8_t *p, size_t n)
@@ -134,18 +154,124 @@ static int add_extent(struct wctx *w, blk64_t lblk, blk64_t pblk, uint64_t len,
 	return 0;
 }
 
+static void report(const struct wctx *w, const uint8_t *data, blk64_t start, uint64_t n)
+{
+	w->prm->on_data(w->prm->on_data_ctx, start * w->bs, data, (size_t)(n * w->bs));
+}
+
+static void *reporter_main(void *arg)
+{
+	struct wctx *w = arg;
+	struct reporter *d = &w->rp;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		if (d->busy) {
+			pthread_mutex_unlock(&d->mu);
+			report(w, d->flight, d->f_start, d->f_n);
+			pthread_mutex_lock(&d->mu);
+			d->busy = false;
+			pthread_cond_broadcast(&d->cv);
+		} else if (d->quit) {
+			break;
+		} else {
+			pthread_cond_wait(&d->cv, &d->mu);
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Wait until the reporter has passed on everything handed to it. */
+static void reporter_idle(struct wctx *w)
+{
+	struct reporter *d = &w->rp;
+
+	if (!d->thread)
+		return;
+	pthread_mutex_lock(&d->mu);
+	while (d->busy)
+		pthread_cond_wait(&d->cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
+}
+
+/* Start the reporter when there is a callback (no thread is fine too). */
+static int reporter_start(struct wctx *w)
+{
+	struct reporter *d = &w->rp;
+
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	if (!w->prm->on_data)
+		return 0;
+	if (!(d->flight = malloc(WC_BYTES)))
+		return -ENOMEM;
+	d->thread = pthread_create(&d->tid, NULL, reporter_main, w) == 0;
+	return 0;
+}
+
+static void reporter_stop(struct wctx *w)
+{
+	struct reporter *d = &w->rp;
+
+	if (d->thread) {
+		pthread_mutex_lock(&d->mu);
+		d->quit = true;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->tid, NULL);
+		d->thread = false;
+	}
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	free(d->flight);
+	d->flight = NULL;
+}
+
+/*
+ * Write `n` data blocks at block `start` and report them: by the reporter
+ * when `data` is the gathering buffer (which then trades places with the
+ * reporter's), else here.
+ */
+static int data_out(struct wctx *w, const uint8_t *data, blk64_t start, uint64_t n,
+		    struct vf_err *err)
+{
+	struct reporter *d = &w->rp;
+	errcode_t e = io_channel_write_blk64(w->fs->io, start, (int)n, data);
+	uint8_t *t;
+
+	if (e)
+		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
+				       (unsigned long long)start,
+				       (unsigned long long)(start + n - 1));
+	if (!w->prm->on_data)
+		return 0;
+	reporter_idle(w);
+	if (!d->thread || data != w->wc) {
+		report(w, data, start, n);
+		return 0;
+	}
+	t = d->flight; /* idle: free to gather into */
+	pthread_mutex_lock(&d->mu);
+	d->flight = w->wc;
+	w->wc = t;
+	d->f_start = start;
+	d->f_n = n;
+	d->busy = true;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return 0;
+}
+
 /* Write the data blocks gathered so far. */
 static int wc_flush(struct wctx *w, struct vf_err *err)
 {
-	errcode_t e;
+	int r;
 
 	if (!w->wc_n)
 		return 0;
-	e = io_channel_write_blk64(w->fs->io, w->wc_start, (int)w->wc_n, w->wc);
-	if (e)
-		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
-				       (unsigned long long)w->wc_start,
-				       (unsigned long long)(w->wc_start + w->wc_n - 1));
+	if ((r = data_out(w, w->wc, w->wc_start, w->wc_n, err)))
+		return r;
 	w->wc_n = 0;
 	return 0;
 }
@@ -154,7 +280,6 @@ static int wc_flush(struct wctx *w, struct vf_err *err)
 static int wc_write(struct wctx *w, blk64_t pblk, uint64_t count, const uint8_t *data,
 		    struct vf_err *err)
 {
-	errcode_t e;
 	int r;
 
 	if (w->wc_n && (pblk != w->wc_start + w->wc_n || w->wc_n + count > w->wc_cap) &&
@@ -167,12 +292,7 @@ static int wc_write(struct wctx *w, blk64_t pblk, uint64_t count, const uint8_t 
 		w->wc_n += count;
 		return 0;
 	}
-	e = io_channel_write_blk64(w->fs->io, pblk, (int)count, data);
-	if (e)
-		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
-				       (unsigned long long)pblk,
-				       (unsigned long long)(pblk + count - 1));
-	return 0;
+	return data_out(w, data, pblk, count, err);
 }
 
 /* Allocate and write `count` blocks of `data` as logical blocks lblk... */
@@ -619,7 +739,7 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 	w.wc = malloc(WC_BYTES);
 	w.wc_cap = WC_BYTES / w.bs;
 	w.inode = calloc(1, inode_buf);
-	if (!w.buf || !w.wc || !w.inode) {
+	if (reporter_start(&w) < 0 || !w.buf || !w.wc || !w.inode) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -649,7 +769,9 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 		}
 	}
 	r = wc_flush(&w, err);
+	reporter_idle(&w);
 out:
+	reporter_stop(&w);
 	ext2fs_set_alloc_block_callback(fs, NULL, NULL);
 	fs->priv_data = NULL;
 	free(w.ext);

@@ -149,6 +149,8 @@ int vf_ext4_params_init(struct vf_ext4_params *p, const struct vf_ext4_opts *opt
 		return vf_err_set(err, EINVAL, "offset %llu is not a multiple of the block size %u",
 				  (unsigned long long)opts->offset, p->block_size);
 	p->offset = opts->in_place ? opts->offset : 0;
+	p->on_data = opts->on_data;
+	p->on_data_ctx = opts->on_data_ctx;
 	p->inodes = opts->inodes;
 	p->journal = opts->journal;
 	memcpy(p->uuid, opts->uuid, 16);

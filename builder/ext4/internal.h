@@ -64,6 +64,8 @@ struct vf_ext4_params {
 	char label[17];
 	uint32_t reserved_percent;
 	uint64_t offset;          /**< byte offset of the file system on its io channel */
+	void (*on_data)(void *ctx, uint64_t offset, const void *data, size_t len);
+	void *on_data_ctx;        /**< vf_ext4_opts's */
 };
 
 /** Check `opts` (size only when `check_size`) and fill in defaults. */
@@ -199,7 +201,10 @@ int vf_ext4_mkfs(const char *name, io_manager io, const struct vf_ext4_params *p
 int vf_ext4_min_size(const struct vf_ext4_params *prm, const struct vf_ext4_need *need,
 		     uint64_t *ret_size, struct vf_ext4_geom *ret_geom, struct vf_err *err);
 
-/** Write every inode of the plan into `fs` (made by vf_ext4_mkfs). */
+/**
+ * Write every inode of the plan into `fs` (made by vf_ext4_mkfs), reporting
+ * file data to prm->on_data when set.
+ */
 int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 		     const struct vf_ext4_params *prm, struct vf_err *err);
 

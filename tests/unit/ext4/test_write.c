@@ -11,6 +11,7 @@
 
 #include "tests/unit/ext4/ext4_test.h"
 
+#include <fcntl.h>
 #include <time.h>
 
 /* Inode numbers of the typical tree: lost+found is 11, then path order; hardlinks share. */
@@ -559,6 +560,112 @@ static void test_gathered_writes(void **state)
 	free(img);
 }
 
+/* What on_data reported: the bytes at their offsets, each block once. */
+struct reported {
+	uint8_t *bytes;     /* the file system's size */
+	uint8_t *seen;      /* a byte per block */
+	uint64_t size, blocks, twice, calls;
+};
+
+static void on_data(void *ctx, uint64_t offset, const void *data, size_t len)
+{
+	struct reported *r = ctx;
+
+	r->calls++;
+	if (offset > r->size || len > r->size - offset || offset % 4096 || len % 4096) {
+		r->twice = UINT64_MAX; /* out of range or unaligned: fails below */
+		return;
+	}
+	memcpy(r->bytes + offset, data, len);
+	for (uint64_t b = offset / 4096; b < (offset + len) / 4096; b++) {
+		r->twice += r->seen[b];
+		r->seen[b] = 1;
+		r->blocks++;
+	}
+}
+
+/*
+ * on_data reports every non-zero data block of every file and slow symlink,
+ * once, with the bytes the image holds there, and nothing else (not
+ * directories or metadata); in place at an offset too.
+ */
+static void test_on_data(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "od.img");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	struct reported rep = { .size = o.size };
+	uint8_t *buf = malloc(40 * 4096), *image;
+	uint64_t want = 0;
+	size_t len;
+	char path[64];
+
+	assert_non_null(buf);
+	rep.bytes = calloc(1, (size_t)o.size);
+	rep.seen = calloc(1, (size_t)(o.size / 4096));
+	assert_non_null(rep.bytes);
+	assert_non_null(rep.seen);
+	t_add(t, VF_TREE_DIR, "d", 0755, 0, 0, T_EPOCH, NULL, NULL, 0);
+	for (size_t i = 0; i < 300; i++) {
+		size_t n = 1 + (i * 7919) % (40 * 4096);
+
+		vf_test_data(i + 1, buf, n);
+		if (i % 7 == 0 && n > 3 * 4096)
+			memset(buf + 4096, 0, 2 * 4096); /* two zero blocks: holes */
+		for (size_t b = 0; b < (n + 4095) / 4096; b++) {
+			size_t k = n - b * 4096 < 4096 ? n - b * 4096 : 4096;
+			bool zero = true;
+
+			for (size_t j = 0; j < k && zero; j++)
+				zero = buf[b * 4096 + j] == 0;
+			want += !zero;
+		}
+		snprintf(path, sizeof(path), "d/f%03zu", i);
+		t_file(t, path, 0644, buf, n);
+	}
+	t_add(t, VF_TREE_SYMLINK, "d/slow", 0777, 0, 0, T_EPOCH,
+	      "a-long-target-a-long-target-a-long-target-a-long-target-a-long-target", NULL, 0);
+	want++; /* its target's block */
+	o.on_data = on_data;
+	o.on_data_ctx = &rep;
+	for (int in_place = 0; in_place < 2; in_place++) {
+		uint64_t off = in_place ? 3 * 4096 : 0;
+
+		memset(rep.bytes, 0, (size_t)o.size);
+		memset(rep.seen, 0, (size_t)(o.size / 4096));
+		rep.blocks = rep.twice = rep.calls = 0;
+		if (in_place) {
+			int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
+
+			assert_true(fd >= 0);
+			assert_int_equal(ftruncate(fd, (off_t)(off + o.size)), 0);
+			close(fd);
+			o.in_place = true;
+			o.offset = off;
+		}
+		t_write(img, t, &o);
+		if (!in_place)
+			t_fsck_clean(img);
+		assert_int_equal(rep.twice, 0);
+		assert_int_equal(rep.blocks, want);
+		/* gathered: far fewer calls than files */
+		assert_true(rep.calls > 0 && rep.calls < 100);
+		image = vf_test_read_file(img, &len);
+		assert_int_equal(len, off + o.size);
+		for (uint64_t b = 0; b < o.size / 4096; b++)
+			if (rep.seen[b] && memcmp(image + off + b * 4096, rep.bytes + b * 4096, 4096))
+				fail_msg("block %llu: reported bytes differ from the image's",
+					 (unsigned long long)b);
+		free(image);
+	}
+	vf_tree_free(t);
+	free(rep.bytes);
+	free(rep.seen);
+	free(buf);
+	free(img);
+}
+
 /*
  * 1 KiB blocks and 128-byte inodes; a file longer than one extent can map.
  * With 1 KiB blocks, groups 10-15 (8 MiB each) have no superblock backup and
@@ -766,6 +873,7 @@ int main(void)
 		vf_test_in_tmpdir(test_journal),
 		vf_test_in_tmpdir(test_fragmented),
 		vf_test_in_tmpdir(test_gathered_writes),
+		vf_test_in_tmpdir(test_on_data),
 		vf_test_in_tmpdir(test_small_blocks),
 		vf_test_in_tmpdir(test_times),
 		vf_test_in_tmpdir(test_lost_found_in_tree),
