@@ -60,6 +60,7 @@ struct build {
 	char *cmdline;
 	json_t *report;
 	struct bg_zstd *rootz; /* ROOT's update target, compressed in a thread */
+	struct vf_verity_leaves *leaves; /* ROOT-A's file data, hashed as it is written */
 	pthread_t wb_tid;      /* starting ROOT-A's writeback: */
 	bool wb_started;
 	uint64_t wb_off, wb_len; /* its region of the disk */
@@ -458,6 +459,36 @@ static int write_fs(struct build *b, const char *part, const struct vf_tree *t, 
 	return 0;
 }
 
+/* The verity parameters of ROOT-A (its size is final): salt and UUID derived from the seed. */
+static int verity_params(struct build *b, struct vf_err *err)
+{
+	struct slot *root = slot_named(b, "ROOT-A");
+	uint8_t mac[32];
+	int r;
+
+	vf_verity_params_init(&b->vp);
+	b->vp.data_blocks = root->gp.size_lba * VF_GPT_SECTOR / BLOCK;
+	if ((r = derive(b, "verity-salt", mac, err)))
+		return r;
+	memcpy(b->vp.salt, mac, 32);
+	b->vp.salt_size = 32;
+	return derive_uuid(b, "verity-uuid", "HASH-A", b->vp.uuid, err);
+}
+
+/*
+ * The ext4 writer's file data, hashed into verity leaves on a thread of the
+ * writer's while the rest of ROOT-A is written (a CPU idles then). A run that
+ * cannot be recorded is simply read again by verity.
+ */
+static void root_data(void *ctx, uint64_t offset, const void *data, size_t len)
+{
+	struct build *b = ctx;
+	uint32_t dbs = b->vp.data_block_size;
+
+	if (offset % dbs == 0 && len % dbs == 0)
+		(void)vf_verity_leaves_add(b->leaves, offset / dbs, data, len / dbs);
+}
+
 /*
  * ROOT-A goes straight into its partition of the (new, sparse) disk image:
  * no separate image to write, fsync and copy. Verity and the update target
@@ -484,6 +515,10 @@ static int write_root(struct build *b, struct vf_err *err)
 		return r;
 	o.in_place = true;
 	o.offset = s->gp.first_lba * VF_GPT_SECTOR;
+	if ((r = verity_params(b, err)) || (r = vf_verity_leaves_new(&b->vp, &b->leaves, err)))
+		return r;
+	o.on_data = root_data;
+	o.on_data_ctx = b;
 	if ((r = vf_ext4_write(b->disk, b->comp.tree, &o, err)))
 		return vf_err_prefix(err, "ROOT-A");
 	/*
@@ -521,25 +556,20 @@ static int build_verity(struct build *b, struct vf_err *err)
 {
 	struct slot *root = slot_named(b, "ROOT-A"), *hash = slot_named(b, "HASH-A");
 	struct vf_verity_opts vo = { .threads = b->o->threads,
-				     .data_offset = root->gp.first_lba * VF_GPT_SECTOR };
+				     .data_offset = root->gp.first_lba * VF_GPT_SECTOR,
+				     .leaves = b->leaves };
 	uint64_t hash_size = hash->gp.size_lba * VF_GPT_SECTOR;
-	uint8_t mac[32];
 	uint8_t *tree = NULL;
 	int fd = -1, r;
 
-	vf_verity_params_init(&b->vp);
-	b->vp.data_blocks = root->gp.size_lba * VF_GPT_SECTOR / BLOCK;
-	if ((r = derive(b, "verity-salt", mac, err)))
-		return r;
-	memcpy(b->vp.salt, mac, 32);
-	b->vp.salt_size = 32;
-	if ((r = derive_uuid(b, "verity-uuid", "HASH-A", b->vp.uuid, err)))
-		return r;
+	/* b->vp: set by write_root */
 	fd = open(b->disk, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vf_err_sys(err, errno, "cannot open '%s'", b->disk);
 	r = vf_verity_tree_build(fd, &b->vp, &vo, &tree, &b->vr, err);
 	close(fd);
+	vf_verity_leaves_free(b->leaves);
+	b->leaves = NULL;
 	if (r)
 		return vf_err_prefix(err, "verity of ROOT-A");
 	if (b->vr.geometry.hash_end > hash_size) {
@@ -1228,6 +1258,7 @@ static void release(struct build *b)
 	if (b->wb_started)
 		pthread_join(b->wb_tid, NULL);
 	vf_compose_result_release(&b->comp);
+	vf_verity_leaves_free(b->leaves);
 	vf_tree_free(b->boot);
 	for (size_t i = 0; i < b->n_slots; i++) {
 		if (b->slots[i].image_fd >= 0)

@@ -67,6 +67,99 @@ static int hasher_run(struct hasher *h, const void *block, size_t len, uint8_t *
 	return vf_digest_blocks_run(len == h->p->data_block_size ? h->data : h->hash, block, 1, out);
 }
 
+struct vf_verity_leaves {
+	struct vf_verity_params p;   /* a copy: the build must use the same */
+	struct vf_digest_blocks *h;  /* data block digests */
+	size_t ds;                   /* digest size */
+	uint64_t *have;              /* a bit per data block */
+	uint8_t *digests;            /* ds bytes per data block */
+};
+
+int vf_verity_leaves_new(const struct vf_verity_params *p, struct vf_verity_leaves **ret,
+			 struct vf_err *err)
+{
+	struct vf_verity_leaves *l;
+	const struct vf_digest_alg *alg;
+	int r;
+
+	if ((r = vf_verity_params_check(p, err)))
+		return r;
+	alg = vf_digest_alg_get(p->hash_name);
+	if (!p->data_blocks || !alg)
+		return vf_err_set(err, EINVAL, "no data blocks, or an unknown hash");
+	if (p->data_blocks > SIZE_MAX / VF_DIGEST_MAX)
+		return vf_err_set(err, ENOMEM, "%llu data blocks do not fit in memory",
+				  (unsigned long long)p->data_blocks);
+	if (!(l = calloc(1, sizeof(*l))))
+		return vf_err_set(err, ENOMEM, "out of memory");
+	l->p = *p;
+	l->ds = vf_digest_alg_size(alg);
+	l->h = hasher_new(&l->p, p->data_block_size);
+	l->have = calloc((size_t)((p->data_blocks + 63) / 64), sizeof(uint64_t));
+	l->digests = malloc((size_t)p->data_blocks * l->ds);
+	if (!l->h || !l->have || !l->digests) {
+		vf_verity_leaves_free(l);
+		return vf_err_set(err, ENOMEM, "out of memory");
+	}
+	*ret = l;
+	return 0;
+}
+
+int vf_verity_leaves_add(struct vf_verity_leaves *l, uint64_t first, const void *data, uint64_t n)
+{
+	const uint8_t *d = data;
+
+	if (first > l->p.data_blocks || n > l->p.data_blocks - first)
+		return -ERANGE;
+	for (uint64_t i = 0; i < n; i += BATCH) {
+		uint64_t k = n - i < BATCH ? n - i : BATCH;
+
+		if (vf_digest_blocks_run(l->h, d + i * l->p.data_block_size, k,
+					 l->digests + (size_t)(first + i) * l->ds))
+			return -EIO;
+	}
+	for (uint64_t b = first; b < first + n; b++)
+		l->have[b / 64] |= UINT64_C(1) << (b % 64);
+	return 0;
+}
+
+uint64_t vf_verity_leaves_count(const struct vf_verity_leaves *l)
+{
+	uint64_t c = 0;
+
+	for (uint64_t i = 0; i < (l->p.data_blocks + 63) / 64; i++)
+		c += (uint64_t)__builtin_popcountll(l->have[i]);
+	return c;
+}
+
+void vf_verity_leaves_free(struct vf_verity_leaves *l)
+{
+	if (!l)
+		return;
+	vf_digest_blocks_free(l->h);
+	free(l->have);
+	free(l->digests);
+	free(l);
+}
+
+static bool leaves_have(const struct vf_verity_leaves *l, uint64_t b)
+{
+	return (l->have[b / 64] >> (b % 64)) & 1;
+}
+
+static const uint8_t *leaves_digest(const struct vf_verity_leaves *l, uint64_t b)
+{
+	return l->digests + (size_t)b * l->ds;
+}
+
+/* Whether `l` was made for exactly these parameters. */
+static bool leaves_match(const struct vf_verity_leaves *l, const struct vf_verity_params *p)
+{
+	return l->p.hash_type == p->hash_type && l->p.data_block_size == p->data_block_size &&
+	       l->p.data_blocks == p->data_blocks && l->p.salt_size == p->salt_size &&
+	       !memcmp(l->p.salt, p->salt, p->salt_size) && !strcmp(l->p.hash_name, p->hash_name);
+}
+
 /* Pointer to hash block `j` of level `lvl` inside an in-memory tree. */
 static uint8_t *tree_block(uint8_t *tree, const struct vf_verity_geometry *g,
 			   const struct vf_verity_params *p, unsigned lvl, uint64_t j)
@@ -92,6 +185,7 @@ struct leaf_shared {
 	uint64_t fd_size;      /* size of the data file or device when run started */
 	uint8_t *tree;
 	enum leaf_mode mode;
+	const struct vf_verity_leaves *leaves; /* build: digests known already, or NULL */
 	uint8_t zero_digest[VF_DIGEST_MAX];
 	uint64_t chunk;        /* data blocks per claim, whole hash blocks */
 	_Atomic uint64_t next; /* first block of the next unclaimed chunk */
@@ -215,18 +309,20 @@ static int leaf_hash_run(struct leaf_worker *w, struct hasher *h, uint8_t *buf,
 }
 
 /*
- * Walk [first, last): blocks that lie entirely in a hole of a sparse file are
- * all zeros, so they take the precomputed zero digest without being read.
+ * Walk [from, to) of the data: blocks that lie entirely in a hole of a sparse
+ * file are all zeros, so they take the precomputed zero digest without being
+ * read.
  */
-static int leaf_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf)
+static int leaf_read_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf, uint64_t from,
+			   uint64_t to)
 {
 	struct leaf_shared *s = w->s;
 	const uint64_t dbs = s->p->data_block_size;
 	bool holes = true;
-	uint64_t b = w->first;
+	uint64_t b = from;
 
-	while (b < w->last && w->bad == NO_BLOCK) {
-		uint64_t end = w->last;
+	while (b < to && w->bad == NO_BLOCK) {
+		uint64_t end = to;
 		int r;
 
 		if (holes) {
@@ -239,7 +335,7 @@ static int leaf_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf)
 				uint64_t eof = s->fd_size > s->data_offset ?
 					       (s->fd_size - s->data_offset) / dbs : 0;
 
-				first_data = eof < w->last ? eof : w->last;
+				first_data = eof < to ? eof : to;
 			} else if (d < 0) {
 				holes = false;
 				continue;
@@ -247,7 +343,7 @@ static int leaf_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf)
 				first_data = ((uint64_t)d - s->data_offset) / dbs;
 			}
 			if (first_data > b) {
-				uint64_t stop = first_data < w->last ? first_data : w->last;
+				uint64_t stop = first_data < to ? first_data : to;
 				uint64_t start = b;
 
 				for (; b < stop; b++)
@@ -265,14 +361,43 @@ static int leaf_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf)
 				end = (hole + dbs - 1) / dbs;
 				if (end <= b)
 					end = b + 1;
-				if (end > w->last)
-					end = w->last;
+				if (end > to)
+					end = to;
 			}
 		}
 		r = leaf_hash_run(w, h, buf, b, end);
 		if (r)
 			return r;
 		b = end;
+	}
+	return 0;
+}
+
+
+/* Walk the worker's chunk: recorded leaves (opts->leaves) are taken, the rest read. */
+static int leaf_range(struct leaf_worker *w, struct hasher *h, uint8_t *buf)
+{
+	const struct vf_verity_leaves *l = w->s->mode == LEAF_BUILD ? w->s->leaves : NULL;
+	uint64_t b = w->first;
+
+	if (!l)
+		return leaf_read_range(w, h, buf, w->first, w->last);
+	while (b < w->last && w->bad == NO_BLOCK) {
+		uint64_t e = b;
+		int r;
+
+		if (leaves_have(l, b)) {
+			for (; e < w->last && leaves_have(l, e); e++)
+				leaf_emit(w, e, leaves_digest(l, e));
+			atomic_fetch_add(&w->s->done, e - b);
+			b = e;
+			continue;
+		}
+		while (e < w->last && !leaves_have(l, e))
+			e++;
+		if ((r = leaf_read_range(w, h, buf, b, e)))
+			return r;
+		b = e;
 	}
 	return 0;
 }
@@ -337,7 +462,7 @@ static int run_leaves(int fd, const struct vf_verity_params *p, const struct vf_
 		      uint64_t *ret_bad, struct vf_err *err)
 {
 	struct leaf_shared s = { .fd = fd, .p = p, .g = g, .data_offset = opts->data_offset,
-				 .tree = tree, .mode = mode };
+				 .tree = tree, .mode = mode, .leaves = opts->leaves };
 	struct leaf_worker *workers = NULL;
 	struct hasher h = { 0 };
 	uint8_t *zero = NULL;
@@ -465,6 +590,9 @@ int vf_verity_tree_build(int data_fd, const struct vf_verity_params *p,
 
 	if (!opts)
 		opts = &no_opts;
+	if (opts->leaves && !leaves_match(opts->leaves, p))
+		return vf_err_set(err, EINVAL,
+				  "the leaf digests given were made with other parameters");
 	if ((r = vf_verity_geometry_build(p, &g, err)))
 		return r;
 	if ((r = alloc_tree(p, &g, &tree, err)))

@@ -86,12 +86,41 @@ struct vf_verity_failure {
 /** Progress callback: `done` of `total` data blocks hashed. Called from the calling thread. */
 typedef void (*vf_verity_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
+/**
+ * Leaf digests computed ahead, while the data is written (a build hashes
+ * ROOT's file data as the ext4 writer writes it, on a CPU that would idle):
+ * vf_verity_tree_build() takes these blocks' digests from here instead of
+ * reading the blocks. The caller vouches that a recorded block's bytes do not
+ * change afterwards.
+ */
+struct vf_verity_leaves;
+
+/** For the data of `p` (salt, format, hash, block size and data_blocks as the build will use). */
+int vf_verity_leaves_new(const struct vf_verity_params *p, struct vf_verity_leaves **ret,
+			 struct vf_err *err);
+
+/**
+ * Record the digests of `n` whole data blocks starting at data block `first`
+ * (`data` holds them). -ERANGE for blocks past data_blocks, -EIO if hashing
+ * failed. One call at a time.
+ */
+int vf_verity_leaves_add(struct vf_verity_leaves *l, uint64_t first, const void *data,
+			 uint64_t n);
+
+/** How many blocks have a digest recorded. */
+uint64_t vf_verity_leaves_count(const struct vf_verity_leaves *l);
+
+void vf_verity_leaves_free(struct vf_verity_leaves *l);
+
 /** How to run; zero-initialised is valid (one thread, no progress). */
 struct vf_verity_opts {
 	unsigned threads;               /**< worker threads for the leaf level; 0 means 1 */
 	uint64_t data_offset;           /**< byte offset of the data in data_fd */
 	vf_verity_progress_fn progress; /**< may be NULL */
 	void *progress_ctx;
+	/** build only: digests of blocks known already (NULL: none); its
+	 *  parameters must be the build's (else the build fails) */
+	const struct vf_verity_leaves *leaves;
 };
 
 /** The result of building a tree. */
