@@ -18,6 +18,8 @@
 #define ZSTD_LEVEL 3
 /* start writeback of what was written every this many bytes (fsync has less left) */
 #define FLUSH_EVERY (32u << 20)
+/* zstd's output is written in pieces of at least this much (the last one aside) */
+#define OUT_WRITE (4u << 20)
 
 static bool is_zero(const uint8_t *p, size_t n)
 {
@@ -197,8 +199,10 @@ static int zout_write(struct zout *o, const void *p, size_t n, struct vf_err *er
 int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *dst,
 		  unsigned threads, uint8_t sha256[32], uint64_t *ret_size, struct vf_err *err)
 {
-	size_t in_cap = ZSTD_CStreamInSize(), out_cap = ZSTD_CStreamOutSize();
+	/* output gathered into writes of OUT_WRITE bytes, with room for one more piece */
+	size_t in_cap = ZSTD_CStreamInSize(), out_cap = OUT_WRITE + ZSTD_CStreamOutSize();
 	uint8_t *in = malloc(in_cap), *out = malloc(out_cap);
+	ZSTD_outBuffer ob = { NULL, 0, 0 };
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	struct zout zo = { .path = dst, .d = vf_digest_new(vf_digest_alg_get("sha256")) };
 	struct vf_fs_atomic a;
@@ -260,16 +264,21 @@ int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *ds
 		ib.pos = 0;
 		pos += (uint64_t)got;
 		do {
-			ZSTD_outBuffer ob = { out, out_cap, 0 };
-			size_t left = ZSTD_compressStream2(cctx, &ob, &ib, mode);
+			size_t left;
 
+			ob.dst = out;
+			ob.size = out_cap;
+			left = ZSTD_compressStream2(cctx, &ob, &ib, mode);
 			if (ZSTD_isError(left)) {
 				r = vf_err_set(err, EIO, "zstd: %s", ZSTD_getErrorName(left));
 				goto out;
 			}
-			if (ob.pos && (r = zout_write(&zo, out, ob.pos, err)))
-				goto out;
 			done = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
+			if (ob.pos >= OUT_WRITE || (mode == ZSTD_e_end && done)) {
+				if (ob.pos && (r = zout_write(&zo, out, ob.pos, err)))
+					goto out;
+				ob.pos = 0;
+			}
 		} while (!done);
 		if (mode == ZSTD_e_end)
 			break;
