@@ -61,7 +61,10 @@ struct vf_tree_store {
 	/* the content being written */
 	bool active;
 	struct vf_digest *d;
-	uint8_t *buf;           /* buf_max bytes */
+	uint8_t *buf;           /* buf_max bytes, owned */
+	uint8_t *area;          /* where the content is gathered: buf, or (pack mode)
+	                           the pack's stage right after what it holds, so a new
+	                           content needs no copy to join the pack */
 	size_t buf_len, buf_max;
 	int fd;                 /* temporary file, -1 while buffered */
 	char *tmp;              /* its path */
@@ -318,9 +321,20 @@ static char *path_in(const struct vf_tree_store *s, const char *name)
 
 int vf_tree_store_begin(struct vf_tree_store *s, struct vf_err *err)
 {
+	int r;
+
 	vf_tree_store_abort(s);
 	if (vf_digest_reset(s->d) < 0)
 		return vf_err_set(err, EIO, "cannot start a sha256 digest");
+	s->area = s->buf;
+	if (s->pack && !s->pack->dropped) {
+		/* room for a whole packed content (buf_max) after what the stage holds */
+		if (s->pack->stage_len + s->buf_max > STAGE_MAX && (r = pack_submit(s->pack)) < 0)
+			return vf_err_sys(err, -r,
+					  "cannot write the pack file of the content store '%s'",
+					  s->dir);
+		s->area = s->pack->stage + s->pack->stage_len;
+	}
 	s->buf_len = 0;
 	s->size = 0;
 	s->active = true;
@@ -342,7 +356,7 @@ static int spill(struct vf_tree_store *s, struct vf_err *err)
 		s->tmp = NULL;
 		return r;
 	}
-	r = vf_fs_pwrite_full(s->fd, s->buf, s->buf_len, 0);
+	r = vf_fs_pwrite_full(s->fd, s->area, s->buf_len, 0);
 	if (r < 0)
 		return vf_err_sys(err, r, "cannot write '%s'", s->tmp);
 	return 0;
@@ -366,7 +380,7 @@ int vf_tree_store_write(struct vf_tree_store *s, const void *data, size_t len,
 	if (vf_digest_update(s->d, data, len) < 0)
 		return vf_err_set(err, EIO, "sha256 digest failed");
 	if (s->fd < 0 && s->buf_len + len <= s->buf_max) {
-		memcpy(s->buf + s->buf_len, data, len);
+		memcpy(s->area + s->buf_len, data, len);
 		s->buf_len += len;
 	} else {
 		if (s->fd < 0 && (r = spill(s, err)))
@@ -393,7 +407,7 @@ int vf_tree_store_write_zeros(struct vf_tree_store *s, uint64_t n, struct vf_err
 		left -= k;
 	}
 	if (s->fd < 0 && s->buf_len + n <= s->buf_max) {
-		memset(s->buf + s->buf_len, 0, (size_t)n);
+		memset(s->area + s->buf_len, 0, (size_t)n);
 		s->buf_len += (size_t)n;
 	} else if (s->fd < 0 && (r = spill(s, err))) {
 		return r;
@@ -439,8 +453,22 @@ int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t 
 			       s->dir);
 		goto out;
 	}
+	if (s->pack && s->fd < 0 && s->area == s->pack->stage + s->pack->stage_len) {
+		/* gathered whole in the stage, where it belongs: it joins the pack as it is */
+		k.off = s->pack->end;
+		s->pack->stage_len += s->buf_len;
+		s->pack->end += s->buf_len;
+		k.packed = true;
+		goto put;
+	}
 	if (s->pack && s->fd < 0) {
-		/* buffered whole (buf_len == size): append it to the pack */
+		/*
+		 * The stage was handed to the writer meanwhile (the tree was read
+		 * during the content): append a copy (the area may become the
+		 * stage again while it is appended)
+		 */
+		if (s->area != s->buf)
+			memcpy(s->buf, s->area, s->buf_len);
 		if ((r = pack_append(s->pack, s->buf, s->buf_len, &k.off)) < 0) {
 			r = vf_err_sys(err, -r, "cannot write the pack file of the content store '%s'",
 				       s->dir);

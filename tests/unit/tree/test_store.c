@@ -22,6 +22,7 @@
 #include "builder/base/hex.h"
 #include "builder/tree/store.h"
 #include "builder/tree/tree.h"
+#include "builder/tree/tree_internal.h"
 #include "keys/digest.h"
 #include "tests/unit/testutil.h"
 
@@ -1127,6 +1128,66 @@ static void test_drop_packed(void **state)
 	free(dir);
 }
 
+/*
+ * Contents are gathered in the pack's stage itself. A content whose stage is
+ * handed to the writer midway (the tree read meanwhile: every read flushes
+ * the stage) still lands whole; so do contents gathered after it, a
+ * duplicate of it, and one that outgrows the pack limit midway.
+ */
+static void test_gathered_in_stage(void **state)
+{
+	struct vf_tree *t = new_tree(*state, NULL, true);
+	struct vf_tree_store *s = vf_tree_store_of(t);
+	struct vf_tree_content c = { .fd = -1 };
+	struct vf_err err = { 0 };
+	uint8_t *a = bytes(31, 300 * KIB), *b = bytes(32, 5000), *big = bytes(33, PACK_MAX + 7);
+	uint8_t sha[32], want[32];
+	uint64_t size;
+
+	/* fill the stage most of the way, so that it changes hands around the next ones */
+	for (int i = 0; i < 3; i++) {
+		char path[16];
+
+		snprintf(path, sizeof(path), "fill%d", i);
+		add_ok(t, path, big, PACK_MAX - 1000 * (size_t)(i + 1));
+	}
+	add_ok(t, "b", b, 5000);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(vf_tree_store_begin(s, &err), 0);
+		assert_int_equal(vf_tree_store_write(s, a, 100 * KIB, &err), 0);
+		/* a read in the middle: the stage goes to the writer */
+		assert_int_equal(vf_tree_content_open(t, vf_tree_get(t, "b"), &c, &err), 0);
+		vf_tree_content_close(&c);
+		assert_int_equal(vf_tree_store_write(s, a + 100 * KIB, 200 * KIB, &err), 0);
+		assert_int_equal(vf_tree_store_end(s, sha, &size, &err), 0);
+		sha256_of(a, 300 * KIB, want);
+		assert_memory_equal(sha, want, 32);
+		assert_int_equal(size, 300 * KIB);
+	}
+	add_ok(t, "a", a, 300 * KIB);
+	add_ok(t, "b2", b + 1, 4999);
+	add_ok(t, "a-again", a, 300 * KIB);
+	/* grows past the pack limit after a read: a file of its own */
+	assert_int_equal(vf_tree_store_begin(s, &err), 0);
+	assert_int_equal(vf_tree_store_write(s, big, 512 * KIB, &err), 0);
+	assert_int_equal(vf_tree_content_open(t, vf_tree_get(t, "b"), &c, &err), 0);
+	vf_tree_content_close(&c);
+	assert_int_equal(vf_tree_store_write(s, big + 512 * KIB, PACK_MAX + 7 - 512 * KIB, &err), 0);
+	assert_int_equal(vf_tree_store_end(s, sha, &size, &err), 0);
+	add_ok(t, "big", big, PACK_MAX + 7);
+
+	check_handle(t, vf_tree_get(t, "a"), a, 300 * KIB);
+	check_handle(t, vf_tree_get(t, "a-again"), a, 300 * KIB);
+	check_handle(t, vf_tree_get(t, "b"), b, 5000);
+	check_handle(t, vf_tree_get(t, "b2"), b + 1, 4999);
+	check_handle(t, vf_tree_get(t, "big"), big, PACK_MAX + 7);
+	check_handle(t, vf_tree_get(t, "fill1"), big, PACK_MAX - 2000);
+	vf_tree_free(t);
+	free(a);
+	free(b);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1140,6 +1201,7 @@ int main(void)
 		vf_test_in_tmpdir(test_write_errors),
 		vf_test_in_tmpdir(test_open_content_read_position),
 		vf_test_in_tmpdir(test_drop_packed),
+		vf_test_in_tmpdir(test_gathered_in_stage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
