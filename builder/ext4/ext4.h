@@ -62,6 +62,13 @@ struct vf_ext4_opts {
 	 */
 	void (*on_data)(void *ctx, uint64_t offset, const void *data, size_t len);
 	void *on_data_ctx;
+	/**
+	 * Free the tree's packed contents (vf_tree_pack_release) as soon as the
+	 * last file using each piece of the pack is written: for a tree whose
+	 * contents nothing reads afterwards (a build's ROOT), so that ROOT's
+	 * pages take the place of the pack's instead of adding to them.
+	 */
+	bool release_contents;
 };
 
 /**

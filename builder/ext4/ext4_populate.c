@@ -64,6 +64,21 @@ struct reporter {
 	uint64_t f_n;
 };
 
+/*
+ * Releasing the pack behind the writer (prm->release_contents): for each
+ * PACK_RELEASE_UNIT of the pack, the last node whose content lies in it;
+ * units in that order, released once that node is written.
+ */
+struct release_unit {
+	uint32_t last;            /* node index + 1 of its last use, 0: none */
+	uint32_t unit;            /* which PACK_RELEASE_UNIT of the pack */
+};
+
+struct releaser {
+	struct release_unit *u;   /* every unit, then sorted by `last` */
+	size_t n, next;           /* units; the next one to release */
+};
+
 struct wctx {
 	ext2_filsys fs;
 	const struct vf_ext4_plan *p;
@@ -80,6 +95,7 @@ struct wctx {
 	blk64_t wc_start;         /* the first one's block number */
 	uint64_t wc_n, wc_cap;    /* how many are gathered, and fit */
 	struct reporter rp;
+	struct releaser rl;
 };
 
 static bool block_is_zero(const uint8_t *p, size_t n)
@@ -719,6 +735,56 @@ static int write_node(struct wctx *w, uint32_t idx, struct vf_err *err)
 	return r;
 }
 
+static int unit_cmp(const void *a, const void *b)
+{
+	const struct release_unit *x = a, *y = b;
+
+	return x->last != y->last ? (x->last < y->last ? -1 : 1) : (x->unit < y->unit ? -1 : 1);
+}
+
+/* Find the last use of every unit of the pack (nodes are written in index order). */
+static int releaser_init(struct wctx *w)
+{
+	struct releaser *rl = &w->rl;
+	uint64_t end = 0, off, len;
+
+	for (uint32_t i = 0; i < w->p->n; i++) {
+		const struct vf_tree_entry *e = w->p->nodes[i].e;
+
+		if (e && e->type == VF_TREE_FILE && !vf_tree_content_pack_range(w->p->t, e, &off, &len) &&
+		    off + len > end)
+			end = off + len;
+	}
+	rl->n = (size_t)((end + PACK_RELEASE_UNIT - 1) / PACK_RELEASE_UNIT);
+	if (!rl->n)
+		return 0;
+	if (!(rl->u = calloc(rl->n, sizeof(*rl->u))))
+		return -ENOMEM;
+	for (size_t u = 0; u < rl->n; u++)
+		rl->u[u].unit = (uint32_t)u;
+	for (uint32_t i = 0; i < w->p->n; i++) {
+		const struct vf_tree_entry *e = w->p->nodes[i].e;
+
+		if (!e || e->type != VF_TREE_FILE || !e->size ||
+		    vf_tree_content_pack_range(w->p->t, e, &off, &len) || !len)
+			continue;
+		for (uint64_t u = off / PACK_RELEASE_UNIT; u <= (off + len - 1) / PACK_RELEASE_UNIT; u++)
+			rl->u[u].last = i + 1;
+	}
+	qsort(rl->u, rl->n, sizeof(*rl->u), unit_cmp);
+	return 0;
+}
+
+/* Node `done` (index + 1; 0 before any) is written: release the units nothing needs any more. */
+static void releaser_advance(struct wctx *w, uint32_t done)
+{
+	struct releaser *rl = &w->rl;
+
+	for (; rl->next < rl->n && rl->u[rl->next].last <= done; rl->next++)
+		vf_tree_pack_release(w->p->t, (uint64_t)rl->u[rl->next].unit * PACK_RELEASE_UNIT,
+				     PACK_RELEASE_UNIT);
+}
+
 int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 		     const struct vf_ext4_params *prm, struct vf_err *err)
 {
@@ -742,6 +808,13 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 	if (reporter_start(&w) < 0 || !w.buf || !w.wc || !w.inode) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
+	}
+	if (prm->release_contents) {
+		if (releaser_init(&w) < 0) {
+			r = vf_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		releaser_advance(&w, 0); /* pieces no file of this tree uses */
 	}
 	fs->priv_data = &w;
 	ext2fs_set_alloc_block_callback(fs, alloc_block_cb, NULL);
@@ -767,10 +840,13 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 			vf_err_prefix(err, "'/%s'", p->nodes[i].e->path);
 			goto out;
 		}
+		if (prm->release_contents)
+			releaser_advance(&w, i + 1);
 	}
 	r = wc_flush(&w, err);
 	reporter_idle(&w);
 out:
+	free(w.rl.u);
 	reporter_stop(&w);
 	ext2fs_set_alloc_block_callback(fs, NULL, NULL);
 	fs->priv_data = NULL;

@@ -66,6 +66,7 @@ struct vf_ext4_params {
 	uint64_t offset;          /**< byte offset of the file system on its io channel */
 	void (*on_data)(void *ctx, uint64_t offset, const void *data, size_t len);
 	void *on_data_ctx;        /**< vf_ext4_opts's */
+	bool release_contents;    /**< vf_ext4_opts's */
 };
 
 /** Check `opts` (size only when `check_size`) and fill in defaults. */

@@ -519,6 +519,8 @@ static int write_root(struct build *b, struct vf_err *err)
 		return r;
 	o.on_data = root_data;
 	o.on_data_ctx = b;
+	/* nothing reads the tree's contents again (BOOT has its own store) */
+	o.release_contents = true;
 	if ((r = vf_ext4_write(b->disk, b->comp.tree, &o, err)))
 		return vf_err_prefix(err, "ROOT-A");
 	/*

@@ -691,6 +691,37 @@ void vf_tree_drop_packed(struct vf_tree *t)
 				(off_t)((s->pack->end + 65535) / 65536 * 65536));
 }
 
+int vf_tree_content_pack_range(const struct vf_tree *t, const struct vf_tree_entry *e,
+			       uint64_t *off, uint64_t *len)
+{
+	const struct vf_tree_store *s = vf_tree_store_of((struct vf_tree *)t);
+	const struct vf_tree_entry *f = e->type == VF_TREE_HARDLINK ? vf_tree_get(t, e->link) : e;
+	const struct known *k;
+
+	if (!f || f->type != VF_TREE_FILE || !s->pack || !(k = set_find(s, f->sha256)) ||
+	    !k->packed)
+		return -ENOENT;
+	*off = k->off;
+	*len = k->size;
+	return 0;
+}
+
+void vf_tree_pack_release(const struct vf_tree *t, uint64_t off, uint64_t len)
+{
+	/* only the pack file's blocks change, never what the store knows */
+	struct vf_tree_store *s = vf_tree_store_of((struct vf_tree *)t);
+	uint64_t from = (off + PACK_RELEASE_UNIT - 1) / PACK_RELEASE_UNIT * PACK_RELEASE_UNIT;
+	uint64_t to = (off + len) / PACK_RELEASE_UNIT * PACK_RELEASE_UNIT;
+
+	if (!s->pack || s->pack->dropped || to <= from)
+		return;
+	/* appended bytes must be in the file before a punch can free them */
+	if (pack_flush(s->pack) < 0)
+		return;
+	(void)fallocate(s->pack->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)from,
+			(off_t)(to - from));
+}
+
 void vf_tree_content_close(struct vf_tree_content *c)
 {
 	if (c->owned && c->fd >= 0)

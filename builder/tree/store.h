@@ -55,6 +55,25 @@ int vf_tree_content_open(const struct vf_tree *t, const struct vf_tree_entry *e,
  */
 void vf_tree_drop_packed(struct vf_tree *t);
 
+/**
+ * Where a packed content lies in its tree's pack file: 0 with [*off, *off +
+ * *len), or -ENOENT when the entry's content is not packed (a content file of
+ * its own, not a file, or not pack mode).
+ */
+int vf_tree_content_pack_range(const struct vf_tree *t, const struct vf_tree_entry *e,
+			       uint64_t *off, uint64_t *len);
+
+/**
+ * Free the pack's whole PACK_RELEASE_UNIT-byte units inside [off, off + len)
+ * (their pages and blocks): the caller vouches that no content lying there is
+ * read again (a build's ROOT writer, behind the last use of each unit).
+ * Reading one afterwards gives zeros. No effect outside pack mode.
+ */
+void vf_tree_pack_release(const struct vf_tree *t, uint64_t off, uint64_t len);
+
+/** The unit vf_tree_pack_release() frees. */
+#define PACK_RELEASE_UNIT (1024u * 1024u)
+
 /** Release what vf_tree_content_open() opened. Accepts a closed handle. */
 void vf_tree_content_close(struct vf_tree_content *c);
 

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "builder/tree/store.h"
 #include "tests/unit/ext4/ext4_test.h"
 
 #include <fcntl.h>
@@ -667,6 +668,76 @@ static void test_on_data(void **state)
 }
 
 /*
+ * release_contents frees the pack behind the writer, by each piece's last
+ * use: contents added in reverse path order, the same content under two
+ * paths far apart, a hardlink, and contents of 1 MiB across pieces still
+ * read back exactly, and afterwards the pack holds next to nothing.
+ */
+static void test_release_contents(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "rel.img"), *rd = vf_test_path(dir, "rdump");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	struct vf_tree_content c = { .fd = -1 };
+	struct vf_err err = { 0 };
+	const size_t n = 120;
+	uint8_t *buf = malloc(1024 * 1024), *got;
+	struct stat st;
+	char path[64];
+	size_t len;
+
+	assert_non_null(buf);
+	assert_int_equal(vf_tree_set_store_pack(t, &err), 0);
+	t_add(t, VF_TREE_DIR, "d", 0755, 0, 0, T_EPOCH, NULL, NULL, 0);
+	for (size_t k = n; k-- > 0;) {
+		size_t sz = k % 10 == 3 ? 1024 * 1024 : 1 + (k * 7919) % 200000;
+
+		vf_test_data(k % 40 == 7 ? 7 : k + 100, buf, sz); /* k = 7, 47, 87: one content */
+		snprintf(path, sizeof(path), "d/f%03zu", k);
+		t_file(t, path, 0644, buf, sz);
+	}
+	t_add(t, VF_TREE_HARDLINK, "d/zz-link", 0644, 0, 0, T_EPOCH, "d/f005", NULL, 0);
+	/* the pack's fd, to see its blocks */
+	assert_int_equal(vf_tree_content_open(t, vf_tree_get(t, "d/f000"), &c, &err), 0);
+	assert_false(c.owned);
+	assert_int_equal(fstat(c.fd, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 > 20 * 1024 * 1024);
+
+	o.release_contents = true;
+	t_write(img, t, &o);
+	t_fsck_clean(img);
+	assert_int_equal(fstat(c.fd, &st), 0);
+	assert_true((uint64_t)st.st_blocks * 512 <= 1024 * 1024);
+	vf_tree_content_close(&c);
+
+	assert_int_equal(mkdir(rd, 0700), 0);
+	free(t_debugfs(img, "rdump /d %s", rd));
+	for (size_t k = 0; k <= n; k++) {
+		size_t sz = k == n ? 1 + (5 * 7919) % 200000 : k % 10 == 3 ? 1024 * 1024 : 1 + (k * 7919) % 200000;
+		char *p;
+
+		vf_test_data(k == n ? 105 : k % 40 == 7 ? 7 : k + 100, buf, sz);
+		if (k == n)
+			snprintf(path, sizeof(path), "d/zz-link");
+		else
+			snprintf(path, sizeof(path), "d/f%03zu", k);
+		p = vf_test_path(rd, path);
+		got = vf_test_read_file(p, &len);
+		if (len != sz || memcmp(got, buf, sz))
+			print_error("%s differs\n", path);
+		assert_int_equal(len, sz);
+		assert_memory_equal(got, buf, sz);
+		free(got);
+		free(p);
+	}
+	vf_tree_free(t);
+	free(buf);
+	free(rd);
+	free(img);
+}
+
+/*
  * 1 KiB blocks and 128-byte inodes; a file longer than one extent can map.
  * With 1 KiB blocks, groups 10-15 (8 MiB each) have no superblock backup and
  * no tables (flex_bg keeps them in group 0): an 82 MiB filler puts the next
@@ -874,6 +945,7 @@ int main(void)
 		vf_test_in_tmpdir(test_fragmented),
 		vf_test_in_tmpdir(test_gathered_writes),
 		vf_test_in_tmpdir(test_on_data),
+		vf_test_in_tmpdir(test_release_contents),
 		vf_test_in_tmpdir(test_small_blocks),
 		vf_test_in_tmpdir(test_times),
 		vf_test_in_tmpdir(test_lost_found_in_tree),
