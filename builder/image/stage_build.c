@@ -519,14 +519,14 @@ static int write_root(struct build *b, struct vf_err *err)
 		return r;
 	o.on_data = root_data;
 	o.on_data_ctx = b;
-	/* nothing reads the tree's contents again (BOOT has its own store) */
+	/*
+	 * Nothing reads the tree's contents after ROOT (BOOT has its own store):
+	 * their pages are better used by ROOT itself (released behind the
+	 * writer) and by what comes next (the rest, dropped after it)
+	 */
 	o.release_contents = true;
 	if ((r = vf_ext4_write(b->disk, b->comp.tree, &o, err)))
 		return vf_err_prefix(err, "ROOT-A");
-	/*
-	 * Nothing reads the tree's contents again (BOOT has its own store): their
-	 * pages are better used by what comes next, the update targets above all
-	 */
 	vf_tree_drop_packed(b->comp.tree);
 	return 0;
 }
