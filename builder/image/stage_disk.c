@@ -221,7 +221,14 @@ static int zout_emit(struct zout *o, uint8_t *buf, size_t *len, bool last, struc
 		if (last && n % DIRECT_ALIGN && ((fl = fcntl(o->fd, F_GETFL)) < 0 ||
 						 fcntl(o->fd, F_SETFL, fl & ~O_DIRECT) < 0))
 			return vf_err_sys(err, errno, "cannot write '%s'", o->path);
-		if (k && (r = vf_fs_pwrite_full(o->fd, buf, k, o->size)))
+		r = k ? vf_fs_pwrite_full(o->fd, buf, k, o->size) : 0;
+		/* O_DIRECT accepted by fcntl, refused by the write: go on buffered */
+		if (r == -EINVAL && (fl = fcntl(o->fd, F_GETFL)) >= 0 &&
+		    fcntl(o->fd, F_SETFL, fl & ~O_DIRECT) == 0) {
+			o->direct = false;
+			r = vf_fs_pwrite_full(o->fd, buf, k, o->size);
+		}
+		if (r)
 			return vf_err_sys(err, -r, "cannot write '%s'", o->path);
 		o->size += k;
 		memmove(buf, buf + k, n - k);
