@@ -1127,18 +1127,14 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 		else
 			digest_main(&dt);
 	}
+	/* ROOT's target, compressed in a thread since ROOT was written, ends last: the others first */
 	for (size_t i = 0; i < n_outs && !r; i++) {
 		struct out_job *j = &outs[i];
 		char *src, *dst;
 
-		if (!j->present || !j->compress)
+		if (!j->present || !j->compress || (!j->src && !j->slot && b->rootz))
 			continue;
 		progress(b, "compressing update targets", (double)i / (double)n_outs);
-		if (!j->src && !j->slot && b->rootz) {
-			r = bg_zstd_join(b->rootz, j->sha256, &j->size, err);
-			b->rootz = NULL;
-			continue;
-		}
 		src = j->src ? path_in(b->work, j->src) :
 		      j->slot ? strdup(slot_named(b, j->slot)->image) : NULL;
 		dst = path_in(b->work, j->name);
@@ -1156,6 +1152,12 @@ static int finish(struct build *b, const char *outdir, struct vf_build_result *r
 		}
 		free(src);
 		free(dst);
+	}
+	for (size_t i = 0; i < n_outs && !r && b->rootz; i++) {
+		if (outs[i].present && outs[i].compress && !outs[i].src && !outs[i].slot) {
+			r = bg_zstd_join(b->rootz, outs[i].sha256, &outs[i].size, err);
+			b->rootz = NULL;
+		}
 	}
 	/*
 	 * Flush the disk image now, while its digest is computed (the thread's
