@@ -31,10 +31,10 @@
 #include "builder/ext4/internal.h"
 
 #include "builder/base/fs.h"
+#include "builder/base/handoff.h"
 #include "builder/tree/store.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,16 +50,12 @@ struct extent {
 };
 
 /*
- * The reporter: a thread that passes a written piece (`flight`) to
- * prm->on_data while the next piece is gathered. Without it (no callback, or
- * no thread) the caller's thread reports each piece itself.
+ * The reporter: a thread (builder/base/handoff.h) that passes a written
+ * piece (`flight`) to prm->on_data while the next piece is gathered.
  */
 struct reporter {
-	pthread_t tid;
-	bool thread;
-	pthread_mutex_t mu;       /* guards what follows */
-	pthread_cond_t cv;
-	bool busy, quit;
+	bool on;                  /* there is a callback */
+	struct vf_handoff h;
 	uint8_t *flight;          /* WC_BYTES, being reported while busy */
 	blk64_t f_start;
 	uint64_t f_n;
@@ -179,71 +175,44 @@ static void report(const struct wctx *w, const uint8_t *data, blk64_t start, uin
 	w->prm->on_data(w->prm->on_data_ctx, start * w->bs, data, (size_t)(n * w->bs));
 }
 
-static void *reporter_main(void *arg)
+/* The reporter's work: the piece handed over. */
+static int report_flight(void *ctx, void *item)
 {
-	struct wctx *w = arg;
+	struct wctx *w = ctx;
+
+	(void)item;
+	report(w, w->rp.flight, w->rp.f_start, w->rp.f_n);
+	return 0;
+}
+
+/* Start the reporter when there is a callback. */
+static int reporter_start(struct wctx *w)
+{
 	struct reporter *d = &w->rp;
 
-	pthread_mutex_lock(&d->mu);
-	for (;;) {
-		if (d->busy) {
-			pthread_mutex_unlock(&d->mu);
-			report(w, d->flight, d->f_start, d->f_n);
-			pthread_mutex_lock(&d->mu);
-			d->busy = false;
-			pthread_cond_broadcast(&d->cv);
-		} else if (d->quit) {
-			break;
-		} else {
-			pthread_cond_wait(&d->cv, &d->mu);
-		}
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
+	if (!w->prm->on_data)
+		return 0;
+	if (!(d->flight = malloc(WC_BYTES)))
+		return -ENOMEM;
+	d->on = true;
+	vf_handoff_start(&d->h, report_flight, w);
+	return 0;
 }
 
 /* Wait until the reporter has passed on everything handed to it. */
 static void reporter_idle(struct wctx *w)
 {
-	struct reporter *d = &w->rp;
-
-	if (!d->thread)
-		return;
-	pthread_mutex_lock(&d->mu);
-	while (d->busy)
-		pthread_cond_wait(&d->cv, &d->mu);
-	pthread_mutex_unlock(&d->mu);
-}
-
-/* Start the reporter when there is a callback (no thread is fine too). */
-static int reporter_start(struct wctx *w)
-{
-	struct reporter *d = &w->rp;
-
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_cond_init(&d->cv, NULL);
-	if (!w->prm->on_data)
-		return 0;
-	if (!(d->flight = malloc(WC_BYTES)))
-		return -ENOMEM;
-	d->thread = pthread_create(&d->tid, NULL, reporter_main, w) == 0;
-	return 0;
+	if (w->rp.on)
+		(void)vf_handoff_idle(&w->rp.h);
 }
 
 static void reporter_stop(struct wctx *w)
 {
 	struct reporter *d = &w->rp;
 
-	if (d->thread) {
-		pthread_mutex_lock(&d->mu);
-		d->quit = true;
-		pthread_cond_broadcast(&d->cv);
-		pthread_mutex_unlock(&d->mu);
-		pthread_join(d->tid, NULL);
-		d->thread = false;
-	}
-	pthread_cond_destroy(&d->cv);
-	pthread_mutex_destroy(&d->mu);
+	if (d->on)
+		vf_handoff_stop(&d->h);
+	d->on = false;
 	free(d->flight);
 	d->flight = NULL;
 }
@@ -264,23 +233,19 @@ static int data_out(struct wctx *w, const uint8_t *data, blk64_t start, uint64_t
 		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
 				       (unsigned long long)start,
 				       (unsigned long long)(start + n - 1));
-	if (!w->prm->on_data)
+	if (!d->on)
 		return 0;
 	reporter_idle(w);
-	if (!d->thread || data != w->wc) {
+	if (data != w->wc) {
 		report(w, data, start, n);
 		return 0;
 	}
 	t = d->flight; /* idle: free to gather into */
-	pthread_mutex_lock(&d->mu);
 	d->flight = w->wc;
 	w->wc = t;
 	d->f_start = start;
 	d->f_n = n;
-	d->busy = true;
-	pthread_cond_broadcast(&d->cv);
-	pthread_mutex_unlock(&d->mu);
-	return 0;
+	return vf_handoff_post(&d->h, d);
 }
 
 /* Write the data blocks gathered so far. */

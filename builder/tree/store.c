@@ -20,13 +20,13 @@
 #include "builder/tree/tree_internal.h"
 
 #include "builder/base/fs.h"
+#include "builder/base/handoff.h"
 #include "builder/base/hex.h"
 #include "keys/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,9 +75,9 @@ static const uint8_t zeros[64 * 1024];
 
 /*
  * The pack file and its writer: contents are appended to `stage`; a full
- * stage is handed over (`flight`) to the writer thread, which writes it while
- * the next one fills. Without a thread (it could not start) stages are
- * written directly.
+ * stage is handed over (`flight`) to the writer thread (builder/base/
+ * handoff.h), which writes it while the next one fills. Without a thread (it
+ * could not start) stages are written directly.
  */
 struct pack {
 	int fd;
@@ -85,42 +85,21 @@ struct pack {
 	uint8_t *stage;          /* STAGE_MAX bytes: appended, not handed over yet */
 	size_t stage_len;
 	uint64_t stage_off;      /* where stage[0] goes in the file */
-
-	pthread_mutex_t mu;      /* guards what follows */
-	pthread_cond_t cv;
-	bool thread, busy, quit;
-	pthread_t tid;
 	bool dropped;            /* vf_tree_drop_packed(): the bytes are gone */
-	uint8_t *flight;         /* STAGE_MAX bytes, written by the thread while busy */
+
+	struct vf_handoff writer;
+	uint8_t *flight;         /* STAGE_MAX bytes, written by the writer while busy */
 	size_t flight_len;
 	uint64_t flight_off;
-	int werr;                /* the first write error (negative errno) */
 };
 
-static void *pack_writer(void *arg)
+/* The writer's work: the stage handed over. */
+static int pack_write(void *ctx, void *item)
 {
-	struct pack *p = arg;
+	struct pack *p = ctx;
 
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		if (p->busy) {
-			int r;
-
-			pthread_mutex_unlock(&p->mu);
-			r = vf_fs_pwrite_full(p->fd, p->flight, p->flight_len, p->flight_off);
-			pthread_mutex_lock(&p->mu);
-			if (r < 0 && !p->werr)
-				p->werr = r;
-			p->busy = false;
-			pthread_cond_broadcast(&p->cv);
-		} else if (p->quit) {
-			break;
-		} else {
-			pthread_cond_wait(&p->cv, &p->mu);
-		}
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
+	(void)item;
+	return vf_fs_pwrite_full(p->fd, p->flight, p->flight_len, p->flight_off);
 }
 
 /* Hand the stage to the writer (or write it). Returns 0 or the first write error. */
@@ -131,27 +110,16 @@ static int pack_submit(struct pack *p)
 
 	if (!p->stage_len)
 		return 0;
-	if (!p->thread) {
-		if ((r = vf_fs_pwrite_full(p->fd, p->stage, p->stage_len, p->stage_off)) < 0)
-			return r;
-	} else {
-		pthread_mutex_lock(&p->mu);
-		while (p->busy)
-			pthread_cond_wait(&p->cv, &p->mu);
-		r = p->werr;
-		if (!r) {
-			t = p->flight;
-			p->flight = p->stage;
-			p->stage = t;
-			p->flight_len = p->stage_len;
-			p->flight_off = p->stage_off;
-			p->busy = true;
-			pthread_cond_broadcast(&p->cv);
-		}
-		pthread_mutex_unlock(&p->mu);
-		if (r)
-			return r;
-	}
+	/* the flight buffer is free once the writer is idle */
+	if ((r = vf_handoff_idle(&p->writer)))
+		return r;
+	t = p->flight;
+	p->flight = p->stage;
+	p->stage = t;
+	p->flight_len = p->stage_len;
+	p->flight_off = p->stage_off;
+	if ((r = vf_handoff_post(&p->writer, p)))
+		return r;
 	p->stage_len = 0;
 	p->stage_off = p->end;
 	return 0;
@@ -162,14 +130,7 @@ static int pack_flush(struct pack *p)
 {
 	int r = pack_submit(p);
 
-	if (r || !p->thread)
-		return r;
-	pthread_mutex_lock(&p->mu);
-	while (p->busy)
-		pthread_cond_wait(&p->cv, &p->mu);
-	r = p->werr;
-	pthread_mutex_unlock(&p->mu);
-	return r;
+	return r ? r : vf_handoff_idle(&p->writer);
 }
 
 /* Append `len` (at most STAGE_MAX) bytes; *ret_off is where they go. */
@@ -190,15 +151,7 @@ static void pack_free(struct pack *p)
 {
 	if (!p)
 		return;
-	if (p->thread) {
-		pthread_mutex_lock(&p->mu);
-		p->quit = true;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
-		pthread_join(p->tid, NULL);
-	}
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
+	vf_handoff_stop(&p->writer);
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p->stage);
@@ -215,15 +168,13 @@ static struct pack *pack_new(int fd)
 	p->fd = fd;
 	p->stage = malloc(STAGE_MAX);
 	p->flight = malloc(STAGE_MAX);
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	if (!p->stage || !p->flight) {
 		p->fd = -1;
 		pack_free(p);
 		return NULL;
 	}
-	/* without the thread, appends are written directly: slower, same bytes */
-	p->thread = pthread_create(&p->tid, NULL, pack_writer, p) == 0;
+	/* without the thread, stages are written directly: slower, same bytes */
+	vf_handoff_start(&p->writer, pack_write, p);
 	return p;
 }
 

@@ -466,6 +466,21 @@ static void test_fragmented(void **state)
 	free(img);
 }
 
+/* The file `path` dumped under `rd` (debugfs rdump) holds exactly want[0, len). */
+static void expect_dumped(const char *rd, const char *path, const uint8_t *want, size_t len)
+{
+	char *p = vf_test_path(rd, path);
+	size_t got_len;
+	uint8_t *got = vf_test_read_file(p, &got_len);
+
+	if (got_len != len || memcmp(got, want, len))
+		print_error("%s differs\n", path);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+	free(p);
+}
+
 /*
  * Data blocks are gathered while they follow each other and written in
  * pieces of at most 4 MiB: 1,500 small files (about 7 MiB, so several
@@ -515,22 +530,14 @@ static void test_gathered_writes(void **state)
 	out = t_debugfs(img, "rdump /d %s", rd);
 	free(out);
 	for (size_t i = 0; i < n; i++) {
-		size_t len = 1 + (i * 7919) % (3 * 4096), got_len;
+		size_t len = 1 + (i * 7919) % (3 * 4096);
 		char *p;
-		uint8_t *got;
 
 		vf_test_data(i + 1, buf, len);
 		if (i % 5 == 0 && len > 2 * 4096)
 			memset(buf + 4096, 0, 4096);
 		snprintf(path, sizeof(path), "d/f%04zu", i);
-		p = vf_test_path(rd, path);
-		got = vf_test_read_file(p, &got_len);
-		if (got_len != len || memcmp(got, buf, len))
-			print_error("%s differs\n", path);
-		assert_int_equal(got_len, len);
-		assert_memory_equal(got, buf, len);
-		free(got);
-		free(p);
+		expect_dumped(rd, path, buf, len);
 		if (i % 300 == 150) {
 			char target[3000];
 			ssize_t k;
@@ -544,16 +551,7 @@ static void test_gathered_writes(void **state)
 			free(p);
 		}
 	}
-	{
-		size_t got_len;
-		char *p = vf_test_path(rd, "d/f0700-frag");
-		uint8_t *got = vf_test_read_file(p, &got_len);
-
-		assert_int_equal(got_len, frag);
-		assert_memory_equal(got, fr, frag);
-		free(got);
-		free(p);
-	}
+	expect_dumped(rd, "d/f0700-frag", fr, frag);
 	vf_tree_free(t);
 	free(fr);
 	free(buf);
@@ -682,10 +680,9 @@ static void test_release_contents(void **state)
 	struct vf_tree_content c = { .fd = -1 };
 	struct vf_err err = { 0 };
 	const size_t n = 120;
-	uint8_t *buf = malloc(1024 * 1024), *got;
+	uint8_t *buf = malloc(1024 * 1024);
 	struct stat st;
 	char path[64];
-	size_t len;
 
 	assert_non_null(buf);
 	assert_int_equal(vf_tree_set_store_pack(t, &err), 0);
@@ -715,21 +712,13 @@ static void test_release_contents(void **state)
 	free(t_debugfs(img, "rdump /d %s", rd));
 	for (size_t k = 0; k <= n; k++) {
 		size_t sz = k == n ? 1 + (5 * 7919) % 200000 : k % 10 == 3 ? 1024 * 1024 : 1 + (k * 7919) % 200000;
-		char *p;
 
 		vf_test_data(k == n ? 105 : k % 40 == 7 ? 7 : k + 100, buf, sz);
 		if (k == n)
 			snprintf(path, sizeof(path), "d/zz-link");
 		else
 			snprintf(path, sizeof(path), "d/f%03zu", k);
-		p = vf_test_path(rd, path);
-		got = vf_test_read_file(p, &len);
-		if (len != sz || memcmp(got, buf, sz))
-			print_error("%s differs\n", path);
-		assert_int_equal(len, sz);
-		assert_memory_equal(got, buf, sz);
-		free(got);
-		free(p);
+		expect_dumped(rd, path, buf, sz);
 	}
 	vf_tree_free(t);
 	free(buf);
