@@ -2,11 +2,11 @@
 #include "builder/image/internal.h"
 
 #include "builder/base/fs.h"
+#include "builder/base/handoff.h"
 #include "keys/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,35 +353,30 @@ out:
 }
 
 /*
- * Reading ahead of a digest: a thread reads the file into a ring of buffers
- * (holes cost no read) while the caller only hashes, so the digest of a disk
- * image runs at the speed of sha256. Without the thread (it could not start)
- * the caller reads each block itself.
+ * Reading ahead of a digest: a thread (builder/base/handoff.h) reads the
+ * next block into one buffer (holes cost no read) while the caller hashes
+ * the other, so the digest of a disk image runs at the speed of sha256.
+ * Without the thread the caller reads each block itself.
  */
-#define AHEAD_RING 4
-
 struct ahead {
 	struct sparse_in si;
 	uint64_t pos;                      /* the next byte to read */
-	pthread_t tid;
-	bool thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint8_t *buf[AHEAD_RING];
-	const uint8_t *ptr[AHEAD_RING];    /* into buf[i] or si.zeros */
-	int64_t len[AHEAD_RING];           /* bytes, 0 at the end, or a negative errno */
-	bool full[AHEAD_RING];             /* posted, not consumed yet */
-	unsigned head, tail;               /* next slot to fill; next to consume */
-	bool stop;                         /* the consumer quit early */
-	bool held;                         /* the consumer holds slot tail - 1 */
+	struct vf_handoff reader;
+	uint8_t *buf[2];
+	const uint8_t *ptr[2];             /* into buf[i] or si.zeros */
+	int64_t len[2];                    /* bytes, 0 at the end, or a negative errno */
+	unsigned fill;                     /* the slot being (or last) filled */
 };
 
-/* Read the next block into slot i (no lock held). */
-static void ahead_fill(struct ahead *a, unsigned i)
+/* The reader's work: the next block into slot a->fill. */
+static int ahead_fill(void *ctx, void *item)
 {
+	struct ahead *a = ctx;
+	unsigned i = a->fill;
 	const uint8_t *p = NULL;
 	int64_t got = 0;
 
+	(void)item;
 	if (a->pos < a->si.size) {
 		got = sparse_in_next(&a->si, a->pos, a->buf[i], CHUNK, &p);
 		if (got == 0)
@@ -391,58 +386,23 @@ static void ahead_fill(struct ahead *a, unsigned i)
 	}
 	a->ptr[i] = p;
 	a->len[i] = got;
-}
-
-static void *ahead_main(void *arg)
-{
-	struct ahead *a = arg;
-	bool more = true;
-
-	while (more) {
-		unsigned i = a->head;
-
-		pthread_mutex_lock(&a->mu);
-		while (a->full[i] && !a->stop)
-			pthread_cond_wait(&a->cv, &a->mu);
-		more = !a->stop;
-		pthread_mutex_unlock(&a->mu);
-		if (!more)
-			break;
-		ahead_fill(a, i);
-		more = a->len[i] > 0;
-		pthread_mutex_lock(&a->mu);
-		a->full[i] = true;
-		a->head = (i + 1) % AHEAD_RING;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-	}
-	return NULL;
+	return 0;
 }
 
 /*
  * The next block: *ret and its length, 0 at the end, or a negative errno.
- * *ret stays valid until the next call.
+ * *ret stays valid until the next call, while the block after it is read.
  */
 static int64_t ahead_next(struct ahead *a, const uint8_t **ret)
 {
-	unsigned i = a->tail;
+	unsigned i = a->fill;
 
-	if (!a->thread) {
-		ahead_fill(a, 0);
-		*ret = a->ptr[0];
-		return a->len[0];
-	}
-	pthread_mutex_lock(&a->mu);
-	if (a->held) { /* the block returned last time goes back to the reader */
-		a->full[(i + AHEAD_RING - 1) % AHEAD_RING] = false;
-		pthread_cond_broadcast(&a->cv);
-	}
-	while (!a->full[i])
-		pthread_cond_wait(&a->cv, &a->mu);
-	pthread_mutex_unlock(&a->mu);
-	a->held = true;
-	a->tail = (i + 1) % AHEAD_RING;
+	(void)vf_handoff_idle(&a->reader);
 	*ret = a->ptr[i];
+	if (a->len[i] > 0) {
+		a->fill = 1 - i;
+		(void)vf_handoff_post(&a->reader, a);
+	}
 	return a->len[i];
 }
 
@@ -450,32 +410,19 @@ static int64_t ahead_next(struct ahead *a, const uint8_t **ret)
 static int ahead_start(struct ahead *a, int fd, uint64_t size)
 {
 	memset(a, 0, sizeof(*a));
-	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
-	if (sparse_in_init(&a->si, fd, size))
+	if (sparse_in_init(&a->si, fd, size) || !(a->buf[0] = malloc(CHUNK)) ||
+	    !(a->buf[1] = malloc(CHUNK)))
 		return -ENOMEM;
-	for (unsigned i = 0; i < AHEAD_RING; i++)
-		if (!(a->buf[i] = malloc(CHUNK)))
-			return -ENOMEM;
-	a->thread = pthread_create(&a->tid, NULL, ahead_main, a) == 0;
-	return 0;
+	vf_handoff_start(&a->reader, ahead_fill, a);
+	return vf_handoff_post(&a->reader, a);
 }
 
-/* Stop the reader (wherever it is) and free it all. */
+/* Stop the reader (after the block it is reading) and free it all. */
 static void ahead_release(struct ahead *a)
 {
-	if (a->thread) {
-		pthread_mutex_lock(&a->mu);
-		a->stop = true;
-		pthread_cond_broadcast(&a->cv);
-		pthread_mutex_unlock(&a->mu);
-		pthread_join(a->tid, NULL);
-		a->thread = false;
-	}
-	pthread_cond_destroy(&a->cv);
-	pthread_mutex_destroy(&a->mu);
-	for (unsigned i = 0; i < AHEAD_RING; i++)
-		free(a->buf[i]);
+	vf_handoff_stop(&a->reader);
+	free(a->buf[0]);
+	free(a->buf[1]);
 	sparse_in_release(&a->si);
 }
 
