@@ -14,10 +14,11 @@ int vf_image_copy_sparse(const char *src, int dst_fd, uint64_t offset, struct vf
 
 /**
  * Compress `len` bytes of `src` from `offset` (len 0: all of it from there)
- * into `dst` with zstd: a fixed level and zstd's
- * multi-threaded mode, whose output does not depend on `threads`. The sha256
- * and size of the compressed file are computed as it is written. Holes of
- * `src` are not read.
+ * into `dst` with zstd at a fixed level: one frame per 8 MiB of input (with
+ * its content size and checksum), compressed by up to `threads` workers
+ * (at most 8); the bytes do not depend on `threads`. The sha256 and size of
+ * the compressed file are computed as it is written. Holes of `src` are not
+ * read.
  */
 int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *dst,
 		  unsigned threads, uint8_t sha256[32], uint64_t *ret_size, struct vf_err *err);

@@ -246,24 +246,171 @@ static int zout_emit(struct zout *o, uint8_t *buf, size_t *len, bool last, struc
 	return 0;
 }
 
+/*
+ * zstd update targets in frames: the region is cut into ZCHUNK-byte chunks
+ * and each chunk is compressed on its own, one-shot, into one zstd frame
+ * with its content size and checksum; the target is those frames in order
+ * (RFC 8878: a zstd stream is one or more frames; every decoder reads them
+ * as one stream). A frame depends only on its chunk, so workers compress
+ * chunks in parallel and the bytes do not depend on how many there are.
+ * Against zstd's own multi-threaded mode on one frame this costs about half
+ * the CPU (no overlap reloaded per job, no copy of the input into zstd's
+ * buffers, small match tables that stay in cache) for output about 0.1%
+ * larger: zstd at this level only looks 2 MiB back anyway. A chunk that is
+ * all hole gives the same frame every time: it is compressed once per worker.
+ *
+ * Worker i takes chunks i, i + n, i + 2n, ... through a vf_handoff, into two
+ * output slots used in turn: while the caller writes one chunk's frame out,
+ * the worker compresses its next chunk into the other slot.
+ */
+#define ZCHUNK (8u << 20)
+#define ZWORKERS_MAX 8
+
+struct zslot {
+	uint8_t *buf;           /* ZSTD_compressBound(ZCHUNK) bytes */
+	const uint8_t *frame;   /* buf, or the worker's all-hole frame */
+	size_t len;
+	const char *zmsg;       /* zstd's message when r is -EIO */
+	int r;                  /* 0, or a negative errno */
+};
+
+struct zworker {
+	const char *src;
+	uint64_t offset, end;   /* the region */
+	int fd;
+	struct sparse_in si;
+	ZSTD_CCtx *cctx;
+	uint8_t *in;            /* ZCHUNK bytes */
+	uint8_t *hole_frame;    /* the frame of an all-hole ZCHUNK, once made */
+	size_t hole_len;
+	struct zslot slot[2];
+	uint64_t next;          /* the chunk the next post is for */
+	struct vf_handoff h;
+	bool started;
+};
+
+/* Compress chunk w->next into `item` (a slot of w). */
+static int zchunk_compress(void *ctx, void *item)
+{
+	struct zworker *w = ctx;
+	struct zslot *s = item;
+	uint64_t pos = w->offset + w->next * (uint64_t)ZCHUNK;
+	size_t len = w->end - pos < ZCHUNK ? (size_t)(w->end - pos) : ZCHUNK;
+	size_t cap = ZSTD_compressBound(ZCHUNK), got = 0, z;
+	bool hole = true;
+	int r;
+
+	s->zmsg = NULL;
+	/* all hole: the cached frame (the same bytes every time) */
+	if ((r = sparse_in_seek(&w->si, pos)))
+		return s->r = r;
+	if (len == ZCHUNK && pos < w->si.data && w->si.data - pos >= len && w->hole_frame) {
+		s->frame = w->hole_frame;
+		s->len = w->hole_len;
+		return s->r = 0;
+	}
+	while (got < len) {
+		const uint8_t *d;
+		int64_t n = sparse_in_next(&w->si, pos + got, w->in + got, len - got, &d);
+
+		if (n <= 0)
+			return s->r = n ? (int)n : -EIO; /* 0: the file shrank */
+		if (d != w->in + got)
+			memset(w->in + got, 0, (size_t)n);
+		else
+			hole = false;
+		got += (size_t)n;
+	}
+	z = ZSTD_compress2(w->cctx, s->buf, cap, w->in, len);
+	if (ZSTD_isError(z)) {
+		s->zmsg = ZSTD_getErrorName(z);
+		return s->r = -EIO;
+	}
+	s->frame = s->buf;
+	s->len = z;
+	if (hole && len == ZCHUNK && !w->hole_frame && (w->hole_frame = malloc(z))) {
+		memcpy(w->hole_frame, s->buf, z);
+		w->hole_len = z;
+	}
+	return s->r = 0;
+}
+
+static int zworker_init(struct zworker *w, const char *src, uint64_t offset, uint64_t end)
+{
+	w->src = src;
+	w->offset = offset;
+	w->end = end;
+	w->fd = open(src, O_RDONLY | O_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	if (sparse_in_init(&w->si, w->fd, end) || !(w->cctx = ZSTD_createCCtx()) ||
+	    !(w->in = malloc(ZCHUNK)) || !(w->slot[0].buf = malloc(ZSTD_compressBound(ZCHUNK))) ||
+	    !(w->slot[1].buf = malloc(ZSTD_compressBound(ZCHUNK))))
+		return -ENOMEM;
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1)))
+		return -EIO;
+	return 0;
+}
+
+static void zworker_release(struct zworker *w)
+{
+	if (w->started)
+		vf_handoff_stop(&w->h);
+	if (w->fd >= 0)
+		close(w->fd);
+	sparse_in_release(&w->si);
+	ZSTD_freeCCtx(w->cctx);
+	free(w->in);
+	free(w->hole_frame);
+	free(w->slot[0].buf);
+	free(w->slot[1].buf);
+}
+
+/* Hand worker w its next chunk (if it has one) into slot `i`. */
+static int zworker_post(struct zworker *w, uint64_t chunk, uint64_t n_chunks, unsigned i)
+{
+	if (chunk >= n_chunks)
+		return 0;
+	w->next = chunk;
+	return vf_handoff_post(&w->h, &w->slot[i]);
+}
+
+/* Append a frame to the output staging buffer, writing out whole pieces. */
+static int zout_append(struct zout *o, uint8_t *buf, size_t cap, size_t *len,
+		       const uint8_t *p, size_t n, struct vf_err *err)
+{
+	while (n) {
+		size_t k = cap - *len < n ? cap - *len : n;
+		int r;
+
+		memcpy(buf + *len, p, k);
+		*len += k;
+		p += k;
+		n -= k;
+		if (*len >= OUT_WRITE && (r = zout_emit(o, buf, len, false, err)))
+			return r;
+	}
+	return 0;
+}
+
 int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *dst,
 		  unsigned threads, uint8_t sha256[32], uint64_t *ret_size, struct vf_err *err)
 {
-	/* output gathered into writes of OUT_WRITE bytes, with room for one more piece */
-	size_t in_cap = ZSTD_CStreamInSize(), out_cap = OUT_WRITE + ZSTD_CStreamOutSize();
-	uint8_t *in = malloc(in_cap), *out = NULL;
-	ZSTD_outBuffer ob = { NULL, 0, 0 };
-	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	/* output gathered into writes of OUT_WRITE bytes (plus what O_DIRECT leaves over) */
+	size_t out_cap = OUT_WRITE + (64u << 10), out_len = 0;
+	uint8_t *out = NULL;
 	struct zout zo = { .path = dst, .d = vf_digest_new(vf_digest_alg_get("sha256")) };
+	struct zworker *ws = NULL;
 	struct vf_fs_atomic a;
-	struct sparse_in si = { .zeros = NULL };
-	uint64_t size, end, pos = offset;
+	uint64_t size = 0, end, n_chunks = 0;
+	unsigned n = threads ? (threads > ZWORKERS_MAX ? ZWORKERS_MAX : threads) : 1;
 	int fd = -1, r = 0;
 
 	vf_fs_atomic_init(&a);
 	if (posix_memalign((void **)&out, DIRECT_ALIGN, out_cap))
 		out = NULL;
-	if (!in || !out || !cctx || !zo.d) {
+	if (!out || !zo.d) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -279,61 +426,53 @@ int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *ds
 			       (unsigned long long)offset);
 		goto out;
 	}
-	if (sparse_in_init(&si, fd, end)) {
+	/* at least one frame: an empty region is one empty frame */
+	n_chunks = (end - offset + ZCHUNK - 1) / ZCHUNK;
+	if (n_chunks == 0)
+		n_chunks = 1;
+	if (n > n_chunks)
+		n = (unsigned)n_chunks;
+	if (!(ws = calloc(n, sizeof(*ws)))) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ws[i].fd = -1;
+	for (unsigned i = 0; i < n && !r; i++) {
+		if ((r = zworker_init(&ws[i], src, offset, end))) {
+			r = r == -ENOMEM ? vf_err_set(err, ENOMEM, "out of memory") :
+			    r == -EIO ? vf_err_set(err, EIO, "cannot configure zstd") :
+					vf_err_sys(err, -r, "cannot open '%s'", src);
+			goto out;
+		}
+		vf_handoff_start(&ws[i].h, zchunk_compress, &ws[i]);
+		ws[i].started = true;
 	}
 	if ((r = vf_fs_atomic_open(&a, dst, 0644, err)))
 		goto out;
 	zo.fd = a.fd;
 	zout_direct(&zo);
-	/*
-	 * Always zstd's multi-threaded mode (at least one worker): its output
-	 * is the same for any number of workers, unlike single-threaded mode's.
-	 */
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers,
-						(int)(threads ? (threads > 64 ? 64 : threads) : 1))) ||
-	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cctx, end - offset))) {
-		r = vf_err_set(err, EIO, "cannot configure zstd");
-		goto out;
-	}
-	/* all input with ZSTD_e_continue, then ZSTD_e_end with none: the first call
-	 * must not be ZSTD_e_end, or the job split would depend on the workers */
-	for (;;) {
-		const uint8_t *data = in;
-		int64_t got = pos < end ? sparse_in_next(&si, pos, in, in_cap, &data) : 0;
-		ZSTD_EndDirective mode = got ? ZSTD_e_continue : ZSTD_e_end;
-		ZSTD_inBuffer ib;
-		bool done = false;
+	/* each worker starts on its first chunk, in slot 0 */
+	for (unsigned i = 0; i < n; i++)
+		(void)zworker_post(&ws[i], i, n_chunks, 0);
+	for (uint64_t k = 0; k < n_chunks; k++) {
+		struct zworker *w = &ws[k % n];
+		unsigned i = (unsigned)(k / n % 2);
+		struct zslot *s = &w->slot[i];
 
-		if (got < 0) {
-			r = vf_err_sys(err, (int)-got, "cannot read '%s'", src);
+		/* chunk k is in slot i once the worker is idle; its next goes to the other */
+		(void)vf_handoff_idle(&w->h);
+		if (s->r) {
+			r = s->r == -EIO && s->zmsg ? vf_err_set(err, EIO, "zstd: %s", s->zmsg) :
+			    vf_err_sys(err, -s->r, "cannot read '%s'", src);
 			goto out;
 		}
-		ib.src = data;
-		ib.size = (size_t)got;
-		ib.pos = 0;
-		pos += (uint64_t)got;
-		do {
-			size_t left;
-
-			ob.dst = out;
-			ob.size = out_cap;
-			left = ZSTD_compressStream2(cctx, &ob, &ib, mode);
-			if (ZSTD_isError(left)) {
-				r = vf_err_set(err, EIO, "zstd: %s", ZSTD_getErrorName(left));
-				goto out;
-			}
-			done = mode == ZSTD_e_end ? left == 0 : ib.pos == ib.size;
-			if ((ob.pos >= OUT_WRITE || (mode == ZSTD_e_end && done)) &&
-			    (r = zout_emit(&zo, out, &ob.pos, mode == ZSTD_e_end && done, err)))
-				goto out;
-		} while (!done);
-		if (mode == ZSTD_e_end)
-			break;
+		(void)zworker_post(w, k + n, n_chunks, 1 - i);
+		if ((r = zout_append(&zo, out, out_cap, &out_len, s->frame, s->len, err)))
+			goto out;
 	}
+	if ((r = zout_emit(&zo, out, &out_len, true, err)))
+		goto out;
 	if (vf_digest_final(zo.d, sha256)) {
 		r = vf_err_set(err, EIO, "digest computation failed");
 		goto out;
@@ -341,13 +480,13 @@ int vf_image_zstd(const char *src, uint64_t offset, uint64_t len, const char *ds
 	*ret_size = zo.size;
 	r = vf_fs_atomic_commit(&a, err);
 out:
+	for (unsigned i = 0; ws && i < n; i++)
+		zworker_release(&ws[i]);
+	free(ws);
 	vf_fs_atomic_release(&a);
-	sparse_in_release(&si);
 	if (fd >= 0)
 		close(fd);
-	ZSTD_freeCCtx(cctx);
 	vf_digest_free(zo.d);
-	free(in);
 	free(out);
 	return r;
 }

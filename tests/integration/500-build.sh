@@ -91,6 +91,14 @@ root=$(python3 -c "import json; print(json.load(open('$A/build.json'))['verity']
 veritysetup verify "$TMP/ROOT-A" "$TMP/HASH-A" "$root" || fail "veritysetup rejects ROOT-A/HASH-A"
 expect_exit 0 "$VFORGE" inspect "$img"
 expect_out "ROOT-A against HASH-A: verified"
+# the update targets (a frame per 8 MiB) decompress with the zstd tool to the partitions
+for t in root.ext4:ROOT-A boot.ext4:BOOT-A; do
+	zstd -dcq "$A/t-x86_64-2.0.0-${t%%:*}.zst" | cmp - "$TMP/${t#*:}" ||
+		fail "zstd -d of the ${t%%:*} target differs from ${t#*:}"
+done
+zstd -dcq "$A/t-x86_64-2.0.0-root.verity.zst" >"$TMP/verity.out" || fail "zstd -d of the verity target"
+[ -s "$TMP/verity.out" ] && cmp -n "$(stat -c %s "$TMP/verity.out")" "$TMP/verity.out" "$TMP/HASH-A" ||
+	fail "the verity target is not the start of HASH-A"
 
 # --- debugfs shows the tree exactly
 dbg() { debugfs -R "$1" "$TMP/ROOT-A" 2>/dev/null; }

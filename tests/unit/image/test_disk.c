@@ -25,13 +25,14 @@
 #define MIB (1024u * 1024u)
 
 /*
- * A 21 MiB source: incompressible runs, zeros never written (holes),
- * compressible text, and an odd-sized tail; `bytes` gets a copy of it.
+ * A 43 MiB source: incompressible runs, zeros never written (holes; 24..40
+ * MiB is three whole 8 MiB frames of hole), compressible text, and an
+ * odd-sized tail; `bytes` gets a copy of it.
  */
 static char *make_source(const char *dir, uint8_t **bytes, size_t *len)
 {
 	char *path = vf_test_path(dir, "src.img");
-	size_t n = 21 * MIB + 12345;
+	size_t n = 43 * MIB + 12345;
 	uint8_t *b = calloc(1, n);
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
@@ -41,11 +42,13 @@ static char *make_source(const char *dir, uint8_t **bytes, size_t *len)
 	vf_test_data(1, b, 6 * MIB);                         /* incompressible */
 	for (size_t i = 9 * MIB; i < 15 * MIB; i++)          /* compressible */
 		b[i] = (uint8_t)("vforge builds images "[i % 21]);
-	vf_test_data(2, b + 18 * MIB, n - 18 * MIB);         /* incompressible, odd tail */
-	/* 6..9 MiB and 15..18 MiB stay holes */
+	vf_test_data(2, b + 18 * MIB, 6 * MIB);              /* incompressible */
+	vf_test_data(3, b + 40 * MIB, n - 40 * MIB);         /* incompressible, odd tail */
+	/* 6..9 MiB, 15..18 MiB and 24..40 MiB stay holes */
 	assert_int_equal(pwrite(fd, b, 6 * MIB, 0), 6 * MIB);
 	assert_int_equal(pwrite(fd, b + 9 * MIB, 6 * MIB, 9 * MIB), 6 * MIB);
-	assert_int_equal(pwrite(fd, b + 18 * MIB, n - 18 * MIB, 18 * MIB), (ssize_t)(n - 18 * MIB));
+	assert_int_equal(pwrite(fd, b + 18 * MIB, 6 * MIB, 18 * MIB), 6 * MIB);
+	assert_int_equal(pwrite(fd, b + 40 * MIB, n - 40 * MIB, 40 * MIB), (ssize_t)(n - 40 * MIB));
 	close(fd);
 	*bytes = b;
 	*len = n;
@@ -58,6 +61,32 @@ static void sha256_file(const char *path, uint8_t out[32], size_t *len)
 
 	SHA256(b, *len, out);
 	free(b);
+}
+
+/*
+ * The frames of a target: one per 8 MiB of the region (the last one the
+ * rest, at least one), each with its content size; each decompresses alone
+ * to its own 8 MiB of the region.
+ */
+static void check_frames(const uint8_t *z, size_t zlen, const uint8_t *region, size_t len)
+{
+	size_t at = 0, frames = 0, want = len ? (len + 8 * MIB - 1) / (8 * MIB) : 1;
+	uint8_t *plain = malloc(8 * MIB);
+
+	assert_non_null(plain);
+	while (at < zlen) {
+		size_t fl = ZSTD_findFrameCompressedSize(z + at, zlen - at);
+		size_t expect = len - frames * 8 * MIB < 8 * MIB ? len - frames * 8 * MIB : 8 * MIB;
+
+		assert_false(ZSTD_isError(fl));
+		assert_int_equal(ZSTD_getFrameContentSize(z + at, fl), expect);
+		assert_int_equal(ZSTD_decompress(plain, 8 * MIB, z + at, fl), expect);
+		assert_memory_equal(plain, region + frames * 8 * MIB, expect);
+		at += fl;
+		frames++;
+	}
+	assert_int_equal(frames, want);
+	free(plain);
 }
 
 /* Compress [off, off + len) of src and check the target against it. */
@@ -80,9 +109,9 @@ static void check_zstd(const char *dir, const char *src, const uint8_t *bytes, s
 	assert_memory_equal(sha, want, 32);
 	z = vf_test_read_file(dst, &zlen);
 	assert_non_null(plain);
-	assert_int_equal(ZSTD_getFrameContentSize(z, zlen), region);
 	assert_int_equal(ZSTD_decompress(plain, region + 1, z, zlen), region);
 	assert_memory_equal(plain, bytes + off, region);
+	check_frames(z, zlen, bytes + off, region);
 	free(plain);
 	free(z);
 	free(dst);
@@ -99,18 +128,29 @@ static void test_zstd_targets(void **state)
 	uint64_t s1, s2;
 	struct stat st;
 
+	/* one worker meets all three frames of hole (the second and third from its cache) */
 	check_zstd(dir, src, bytes, n, 0, 0, 1);
 	check_zstd(dir, src, bytes, n, 0, 0, 3);
+	check_zstd(dir, src, bytes, n, 0, 0, 16);
 	/* a region (a partition of a disk): starts in data, ends in a hole */
 	check_zstd(dir, src, bytes, n, 4 * MIB, 12 * MIB, 2);
-	/* small: one piece, written at the end */
+	/*
+	 * an odd offset: a frame of hole, then one that starts in the hole and
+	 * ends in data (not the cached frame), then data
+	 */
+	check_zstd(dir, src, bytes, n, 24 * MIB + 512, 17 * MIB, 1);
+	check_zstd(dir, src, bytes, n, 24 * MIB + 512, 17 * MIB, 2);
+	/* small: one piece, written at the end; and nothing: one empty frame */
 	check_zstd(dir, src, bytes, n, 9 * MIB, 4096 * 3 + 17, 1);
+	check_zstd(dir, src, bytes, n, n, 0, 2);
 
 	/* the same bytes for any thread count; the output is 0644 and complete */
 	assert_int_equal(vf_image_zstd(src, 0, 0, a, 1, sha1, &s1, &err), 0);
-	assert_int_equal(vf_image_zstd(src, 0, 0, b, 4, sha2, &s2, &err), 0);
-	assert_int_equal(s1, s2);
-	assert_memory_equal(sha1, sha2, 32);
+	for (unsigned t = 2; t <= 9; t++) {
+		assert_int_equal(vf_image_zstd(src, 0, 0, b, t, sha2, &s2, &err), 0);
+		assert_int_equal(s1, s2);
+		assert_memory_equal(sha1, sha2, 32);
+	}
 	assert_int_equal(stat(a, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_int_equal((uint64_t)st.st_size, s1);
@@ -181,9 +221,9 @@ static void test_copy_sparse(void **state)
 	for (size_t i = 0; i < 2 * MIB; i++)
 		assert_int_equal(got[i], 0);
 	assert_memory_equal(got + 2 * MIB, bytes, n);
-	/* the holes stayed holes: 12 MiB + a tail of data, not 21 */
+	/* the holes stayed holes: 21 MiB and a tail of data, not 43 */
 	assert_int_equal(stat(dst, &st), 0);
-	assert_true((uint64_t)st.st_blocks * 512 < 16 * MIB);
+	assert_true((uint64_t)st.st_blocks * 512 < 24 * MIB);
 	free(got);
 	free(dst);
 	free(src);
