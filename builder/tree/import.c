@@ -15,8 +15,10 @@
  *
  * The pin (the sha256 of the archive's bytes) is computed over exactly the
  * bytes libarchive parses, in a thread of its own when the archive is read
- * from a file (struct pin): the reader hands each block it reads over and
- * goes on parsing, so the digest costs the import no time on a second core.
+ * from a file (struct pin): the thread reads the file ahead into a ring of
+ * blocks and hashes each one it read, while the importer parses the blocks
+ * before it; so neither the reads nor the digest cost the import time on a
+ * second core.
  */
 #include "builder/tree/tree_internal.h"
 
@@ -39,72 +41,90 @@
 #define READ_BLOCK (1024 * 1024)
 #define MEMBER_BLOCK (256 * 1024)
 
-#define PIN_RING 4  /* blocks read ahead of the pin's digest, at most */
+#define PIN_RING 4  /* blocks read ahead of the importer, at most */
 
 /*
- * The pin's digest in a thread: a ring of read buffers. The reader fills
- * slot `head` once the hasher is done with it, posts it and returns it to
- * libarchive, which uses it until its next read; so with PIN_RING >= 2 the
- * block libarchive holds is never refilled under it. The hasher takes the
- * slots in order.
+ * The pin's thread and its ring of read buffers. The thread reads slot
+ * `head` once it is free, posts it (len), then hashes it; the importer takes
+ * the slots in order and hands each to libarchive, which uses it until its
+ * next read. A slot is free again once it is hashed and the importer has
+ * moved past it; so with PIN_RING >= 2 the block libarchive holds is never
+ * refilled under it.
  */
 struct pin {
 	pthread_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct vf_digest *d;
+	int fd;
 	uint8_t *buf[PIN_RING];
-	size_t len[PIN_RING];
-	bool full[PIN_RING];      /* posted, not hashed yet */
-	unsigned head, tail;      /* next slot to fill; next slot to hash */
-	bool end;                 /* nothing more will be posted */
+	ssize_t len[PIN_RING];    /* bytes read; 0 at the end; -errno after a read error */
+	bool posted[PIN_RING];    /* read (len is set), not free yet */
+	bool hashed[PIN_RING];    /* posted and hashed */
+	bool taken[PIN_RING];     /* posted and the importer has moved past it */
+	unsigned tail;            /* the importer's next slot */
+	int held;                 /* the slot libarchive holds, -1: none */
+	bool done;                /* the thread read the end (or an error) and hashed all */
+	bool quit;                /* stop reading */
 	bool failed;              /* a digest update failed */
 };
 
-/* Where the archive's bytes come from: an fd or memory; optionally hashed. */
-struct source {
-	int fd;
-	const uint8_t *mem;
-	size_t mem_len, mem_off;
-	uint8_t *buf;
-	struct vf_digest *d;      /* hashed inline: memory, or no thread */
-	struct pin *pin;          /* hashed in a thread: files */
-};
+/* Free slot i once it is both hashed and passed; with p->mu held. */
+static void pin_settle(struct pin *p, unsigned i)
+{
+	if (p->posted[i] && p->hashed[i] && p->taken[i]) {
+		p->posted[i] = p->hashed[i] = p->taken[i] = false;
+		pthread_cond_broadcast(&p->cv);
+	}
+}
 
 static void *pin_main(void *arg)
 {
 	struct pin *p = arg;
 
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		unsigned i = p->tail;
+	for (unsigned i = 0;; i = (i + 1) % PIN_RING) {
+		ssize_t n;
 		bool bad;
 
-		if (!p->full[i]) {
-			if (p->end)
-				break;
+		pthread_mutex_lock(&p->mu);
+		while (p->posted[i] && !p->quit)
 			pthread_cond_wait(&p->cv, &p->mu);
-			continue;
+		if (p->quit) {
+			pthread_mutex_unlock(&p->mu);
+			break;
 		}
 		pthread_mutex_unlock(&p->mu);
-		bad = vf_digest_update(p->d, p->buf[i], p->len[i]) < 0;
+		do
+			n = read(p->fd, p->buf[i], READ_BLOCK);
+		while (n < 0 && errno == EINTR);
+		pthread_mutex_lock(&p->mu);
+		p->len[i] = n < 0 ? -errno : n;
+		p->posted[i] = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (n <= 0)
+			break;
+		bad = vf_digest_update(p->d, p->buf[i], (size_t)n) < 0;
 		pthread_mutex_lock(&p->mu);
 		p->failed |= bad;
-		p->full[i] = false;
-		p->tail = (i + 1) % PIN_RING;
-		pthread_cond_broadcast(&p->cv);
+		p->hashed[i] = true;
+		pin_settle(p, i);
+		pthread_mutex_unlock(&p->mu);
 	}
+	pthread_mutex_lock(&p->mu);
+	p->done = true;
+	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-/* Post no more blocks, let the thread finish what it has, and free it all. */
+/* Stop reading, let the thread finish the block it is at, and free it all. */
 static void pin_free(struct pin *p)
 {
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->mu);
-	p->end = true;
+	p->quit = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->tid, NULL);
@@ -115,8 +135,8 @@ static void pin_free(struct pin *p)
 	free(p);
 }
 
-/* A pin thread hashing into d (borrowed); NULL when it cannot start (hash inline then). */
-static struct pin *pin_new(struct vf_digest *d)
+/* A pin thread reading fd and hashing into d (borrowed); NULL when it cannot start. */
+static struct pin *pin_new(struct vf_digest *d, int fd)
 {
 	struct pin *p = calloc(1, sizeof(*p));
 	bool ok = p != NULL;
@@ -125,6 +145,8 @@ static struct pin *pin_new(struct vf_digest *d)
 		ok = (p->buf[i] = malloc(READ_BLOCK)) != NULL;
 	if (ok) {
 		p->d = d;
+		p->fd = fd;
+		p->held = -1;
 		pthread_mutex_init(&p->mu, NULL);
 		pthread_cond_init(&p->cv, NULL);
 		if (pthread_create(&p->tid, NULL, pin_main, p) == 0)
@@ -138,44 +160,60 @@ static struct pin *pin_new(struct vf_digest *d)
 	return NULL;
 }
 
-/* Wait until every posted block is hashed; whether all updates succeeded. */
+/*
+ * Wait until the thread has read the whole file and hashed every block (the
+ * importer has read up to the end: source_drain()); whether all went well.
+ */
 static bool pin_wait(struct pin *p)
 {
 	bool ok;
 
 	pthread_mutex_lock(&p->mu);
-	/* the hasher takes slots in order: when the one it is at is empty, all are */
-	while (p->full[p->tail])
+	while (!p->done)
 		pthread_cond_wait(&p->cv, &p->mu);
 	ok = !p->failed;
 	pthread_mutex_unlock(&p->mu);
 	return ok;
 }
 
-/* Read the next block into the pin's ring and post it. */
-static ssize_t pin_read(struct pin *p, int fd, const void **out)
+/* The next block the thread read: its length, 0 at the end, -1 with errno set. */
+static ssize_t pin_read(struct pin *p, const void **out)
 {
-	unsigned i = p->head;
+	unsigned i = p->tail;
 	ssize_t n;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->full[i])
+	/* libarchive is done with the block it held */
+	if (p->held >= 0) {
+		p->taken[p->held] = true;
+		pin_settle(p, (unsigned)p->held);
+		p->held = -1;
+	}
+	while (!p->posted[i])
 		pthread_cond_wait(&p->cv, &p->mu);
+	n = p->len[i];
+	if (n > 0) {
+		p->held = (int)i;
+		p->tail = (i + 1) % PIN_RING;
+	}
 	pthread_mutex_unlock(&p->mu);
-	do
-		n = read(fd, p->buf[i], READ_BLOCK);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n;
-	pthread_mutex_lock(&p->mu);
-	p->len[i] = (size_t)n;
-	p->full[i] = true;
-	p->head = (i + 1) % PIN_RING;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	if (n < 0) {
+		errno = (int)-n;
+		return -1;
+	}
 	*out = p->buf[i];
 	return n;
 }
+
+/* Where the archive's bytes come from: an fd or memory; optionally hashed. */
+struct source {
+	int fd;
+	const uint8_t *mem;
+	size_t mem_len, mem_off;
+	uint8_t *buf;
+	struct vf_digest *d;      /* hashed inline: memory, or no thread */
+	struct pin *pin;          /* hashed in a thread: files */
+};
 
 struct import {
 	struct vf_tree *t;
@@ -202,7 +240,7 @@ static ssize_t source_next(struct source *s, const void **out)
 	ssize_t n;
 
 	if (s->pin)
-		return pin_read(s->pin, s->fd, out);
+		return pin_read(s->pin, out);
 	if (s->fd < 0) {
 		n = (ssize_t)(s->mem_len - s->mem_off < READ_BLOCK ? s->mem_len - s->mem_off
 								     : READ_BLOCK);
@@ -696,7 +734,7 @@ static int import_source(struct vf_tree *t, struct source *src, const char *what
 		return vf_err_set(err, ENOMEM, "out of memory");
 	/* a file's pin is hashed in a thread; source_next() then leaves src->d alone */
 	if (src->d && src->fd >= 0)
-		src->pin = pin_new(src->d);
+		src->pin = pin_new(src->d, src->fd);
 	if ((r = reader_new(true, &a, err)))
 		goto out;
 	if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {

@@ -892,6 +892,25 @@ static void test_pin_thread_many_blocks(void **state)
 	import_fails(t, p, &o, -VF_EVERIFY, "sha256 mismatch");
 	vf_test_write_file(p, bytes, len);
 	assert_int_equal(vf_tree_import_archive(t, p, &o, &err), 0);
+	free(p);
+
+	/*
+	 * an entry refused at the start of a big archive: the thread, which
+	 * read the ring full ahead and waits for a free slot, is stopped
+	 */
+	w = wr_new(*state, "evil", "pax", NULL);
+	wr_file(w, "../etc/passwd", 0644, "x");
+	wr_start(w, "usr/lib/big.bin", AE_IFREG, 0644);
+	archive_entry_set_size(w->e, (la_int64_t)big);
+	wr_header(w);
+	wr_data(w, data, big);
+	p = wr_close(w);
+	free(bytes);
+	bytes = vf_test_read_file(p, &len);
+	assert_int_equal(vf_digest_buffer(vf_digest_alg_get("sha256"), bytes, len, sha), 0);
+	vf_tree_free(t);
+	t = new_tree(*state, NULL);
+	import_fails(t, p, &o, -EINVAL, "entry '../etc/passwd': path escapes the root");
 
 	vf_tree_free(t);
 	vf_tree_free(u);
