@@ -491,90 +491,21 @@ out:
 	return r;
 }
 
-/*
- * Reading ahead of a digest: a thread (builder/base/handoff.h) reads the
- * next block into one buffer (holes cost no read) while the caller hashes
- * the other, so the digest of a disk image runs at the speed of sha256.
- * Without the thread the caller reads each block itself.
- */
-struct ahead {
-	struct sparse_in si;
-	uint64_t pos;                      /* the next byte to read */
-	struct vf_handoff reader;
-	uint8_t *buf[2];
-	const uint8_t *ptr[2];             /* into buf[i] or si.zeros */
-	int64_t len[2];                    /* bytes, 0 at the end, or a negative errno */
-	unsigned fill;                     /* the slot being (or last) filled */
-};
-
-/* The reader's work: the next block into slot a->fill. */
-static int ahead_fill(void *ctx, void *item)
-{
-	struct ahead *a = ctx;
-	unsigned i = a->fill;
-	const uint8_t *p = NULL;
-	int64_t got = 0;
-
-	(void)item;
-	if (a->pos < a->si.size) {
-		got = sparse_in_next(&a->si, a->pos, a->buf[i], CHUNK, &p);
-		if (got == 0)
-			got = -EIO; /* the file shrank */
-		else if (got > 0)
-			a->pos += (uint64_t)got;
-	}
-	a->ptr[i] = p;
-	a->len[i] = got;
-	return 0;
-}
-
-/*
- * The next block: *ret and its length, 0 at the end, or a negative errno.
- * *ret stays valid until the next call, while the block after it is read.
- */
-static int64_t ahead_next(struct ahead *a, const uint8_t **ret)
-{
-	unsigned i = a->fill;
-
-	(void)vf_handoff_idle(&a->reader);
-	*ret = a->ptr[i];
-	if (a->len[i] > 0) {
-		a->fill = 1 - i;
-		(void)vf_handoff_post(&a->reader, a);
-	}
-	return a->len[i];
-}
-
-/* Start reading `fd` (`size` bytes) ahead; -ENOMEM. ahead_release() either way. */
-static int ahead_start(struct ahead *a, int fd, uint64_t size)
-{
-	memset(a, 0, sizeof(*a));
-	if (sparse_in_init(&a->si, fd, size) || !(a->buf[0] = malloc(CHUNK)) ||
-	    !(a->buf[1] = malloc(CHUNK)))
-		return -ENOMEM;
-	vf_handoff_start(&a->reader, ahead_fill, a);
-	return vf_handoff_post(&a->reader, a);
-}
-
-/* Stop the reader (after the block it is reading) and free it all. */
-static void ahead_release(struct ahead *a)
-{
-	vf_handoff_stop(&a->reader);
-	free(a->buf[0]);
-	free(a->buf[1]);
-	sparse_in_release(&a->si);
-}
-
 int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 			 struct vf_err *err)
 {
 	struct vf_digest *d = vf_digest_new(vf_digest_alg_get("sha256"));
-	struct ahead a;
+	struct sparse_in si = { .zeros = NULL };
+	uint8_t *buf = malloc(CHUNK);
 	uint64_t pos = 0, total;
-	bool started = false;
 	int fd = -1, r = 0;
 
-	if (!d) {
+	/*
+	 * Read inline, holes from the zero buffer: the image was just written,
+	 * so reading it costs little next to sha256, and a reading thread cost
+	 * the digest a context switch per block (the digest ends the build)
+	 */
+	if (!d || !buf || sparse_in_init(&si, -1, 0)) {
 		r = vf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -587,19 +518,14 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_sys(err, -r, "cannot get the size of '%s'", path);
 		goto out;
 	}
-	started = true;
-	if (ahead_start(&a, fd, total)) {
-		r = vf_err_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	for (;;) {
+	si.fd = fd;
+	si.size = total;
+	while (pos < total) {
 		const uint8_t *p;
-		int64_t got = ahead_next(&a, &p);
+		int64_t got = sparse_in_next(&si, pos, buf, CHUNK, &p);
 
-		if (got == 0)
-			break;
-		if (got < 0) {
-			r = vf_err_sys(err, (int)-got, "cannot read '%s'", path);
+		if (got <= 0) {
+			r = vf_err_sys(err, got ? (int)-got : EIO, "cannot read '%s'", path);
 			goto out;
 		}
 		if (vf_digest_update(d, p, (size_t)got)) {
@@ -612,10 +538,10 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_set(err, EIO, "digest computation failed");
 	*size = pos;
 out:
-	if (started)
-		ahead_release(&a);
 	if (fd >= 0)
 		close(fd);
+	sparse_in_release(&si);
+	free(buf);
 	vf_digest_free(d);
 	return r;
 }
