@@ -18,7 +18,11 @@
  * from a file (struct pin): the thread reads the file ahead into a ring of
  * blocks and hashes each one it read, while the importer parses the blocks
  * before it; so neither the reads nor the digest cost the import time on a
- * second core.
+ * second core. A file that starts with zstd's magic is also decompressed by
+ * that thread (libzstd, one frame after another, to the end of the file),
+ * and libarchive parses the decompressed stream; so decompression, often
+ * the larger part of importing a package, leaves the importer's thread too.
+ * The pin still covers every byte of the file.
  */
 #include "builder/tree/tree_internal.h"
 
@@ -37,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #define READ_BLOCK (1024 * 1024)
 #define MEMBER_BLOCK (256 * 1024)
@@ -57,6 +62,9 @@ struct pin {
 	pthread_cond_t cv;
 	struct vf_digest *d;
 	int fd;
+	ZSTD_DCtx *z;             /* the file is zstd: decompressed here */
+	uint8_t *raw;             /* with z: READ_BLOCK bytes read from the file */
+	const char *zmsg;         /* with z: why decompression failed (len -EBADMSG) */
 	uint8_t *buf[PIN_RING];
 	ssize_t len[PIN_RING];    /* bytes read; 0 at the end; -errno after a read error */
 	bool posted[PIN_RING];    /* read (len is set), not free yet */
@@ -78,11 +86,89 @@ static void pin_settle(struct pin *p, unsigned i)
 	}
 }
 
+/* Wait until slot i is free; false when told to quit. */
+static bool pin_slot_free(struct pin *p, unsigned i)
+{
+	bool go;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->posted[i] && !p->quit)
+		pthread_cond_wait(&p->cv, &p->mu);
+	go = !p->quit;
+	pthread_mutex_unlock(&p->mu);
+	return go;
+}
+
+/* Post decompressed bytes (or the end, or an error) in slot i: nothing to hash there. */
+static void pin_post_plain(struct pin *p, unsigned i, ssize_t len, const char *zmsg)
+{
+	pthread_mutex_lock(&p->mu);
+	if (zmsg)
+		p->zmsg = zmsg;
+	p->len[i] = len;
+	p->posted[i] = p->hashed[i] = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * The zstd file: read and hash each block, decompress it into the ring.
+ * At the end of the file the last frame must be complete.
+ */
+static void pin_main_zstd(struct pin *p)
+{
+	unsigned i = 0;
+	size_t last = 1; /* ZSTD_decompressStream()'s last result: 0 when a frame ended */
+
+	for (;;) {
+		ssize_t n;
+		ZSTD_inBuffer in;
+		bool bad;
+
+		do
+			n = read(p->fd, p->raw, READ_BLOCK);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			if (pin_slot_free(p, i))
+				pin_post_plain(p, i, n < 0 ? -errno : last ? -EBADMSG : 0,
+					       n == 0 && last ? "truncated stream (unexpected end of the file)" :
+								NULL);
+			return;
+		}
+		bad = vf_digest_update(p->d, p->raw, (size_t)n) < 0;
+		pthread_mutex_lock(&p->mu);
+		p->failed |= bad;
+		pthread_mutex_unlock(&p->mu);
+		in = (ZSTD_inBuffer){ p->raw, (size_t)n, 0 };
+		for (;;) {
+			ZSTD_outBuffer out = { NULL, READ_BLOCK, 0 };
+			size_t r;
+
+			if (!pin_slot_free(p, i))
+				return;
+			out.dst = p->buf[i];
+			r = ZSTD_decompressStream(p->z, &out, &in);
+			if (ZSTD_isError(r)) {
+				pin_post_plain(p, i, -EBADMSG, ZSTD_getErrorName(r));
+				return;
+			}
+			last = r;
+			if (out.pos) {
+				pin_post_plain(p, i, (ssize_t)out.pos, NULL);
+				i = (i + 1) % PIN_RING;
+			}
+			/* this block is used up and nothing more is held back */
+			if (in.pos == in.size && out.pos < out.size)
+				break;
+		}
+	}
+}
+
 static void *pin_main(void *arg)
 {
 	struct pin *p = arg;
 
-	for (unsigned i = 0;; i = (i + 1) % PIN_RING) {
+	for (unsigned i = 0; !p->z; i = (i + 1) % PIN_RING) {
 		ssize_t n;
 		bool bad;
 
@@ -111,6 +197,8 @@ static void *pin_main(void *arg)
 		pin_settle(p, i);
 		pthread_mutex_unlock(&p->mu);
 	}
+	if (p->z)
+		pin_main_zstd(p);
 	pthread_mutex_lock(&p->mu);
 	p->done = true;
 	pthread_cond_broadcast(&p->cv);
@@ -132,10 +220,24 @@ static void pin_free(struct pin *p)
 	pthread_mutex_destroy(&p->mu);
 	for (unsigned i = 0; i < PIN_RING; i++)
 		free(p->buf[i]);
+	free(p->raw);
+	ZSTD_freeDCtx(p->z);
 	free(p);
 }
 
-/* A pin thread reading fd and hashing into d (borrowed); NULL when it cannot start. */
+/* Whether the file starts with zstd's frame magic (read without moving the offset). */
+static bool is_zstd(int fd)
+{
+	static const uint8_t magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	uint8_t b[4];
+
+	return pread(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b) && !memcmp(b, magic, sizeof(b));
+}
+
+/*
+ * A pin thread reading fd and hashing into d (borrowed), decompressing a
+ * zstd file; NULL when it cannot start.
+ */
 static struct pin *pin_new(struct vf_digest *d, int fd)
 {
 	struct pin *p = calloc(1, sizeof(*p));
@@ -143,6 +245,8 @@ static struct pin *pin_new(struct vf_digest *d, int fd)
 
 	for (unsigned i = 0; ok && i < PIN_RING; i++)
 		ok = (p->buf[i] = malloc(READ_BLOCK)) != NULL;
+	if (ok && is_zstd(fd))
+		ok = (p->z = ZSTD_createDCtx()) && (p->raw = malloc(READ_BLOCK));
 	if (ok) {
 		p->d = d;
 		p->fd = fd;
@@ -156,6 +260,10 @@ static struct pin *pin_new(struct vf_digest *d, int fd)
 	}
 	for (unsigned i = 0; p && i < PIN_RING; i++)
 		free(p->buf[i]);
+	if (p) {
+		free(p->raw);
+		ZSTD_freeDCtx(p->z);
+	}
 	free(p);
 	return NULL;
 }
@@ -263,9 +371,12 @@ static ssize_t source_next(struct source *s, const void **out)
 
 static la_ssize_t source_read(struct archive *a, void *data, const void **out)
 {
-	ssize_t n = source_next(data, out);
+	struct source *s = data;
+	ssize_t n = source_next(s, out);
 
-	if (n < 0)
+	if (n < 0 && s->pin && s->pin->zmsg)
+		archive_set_error(a, EIO, "zstd: %s", s->pin->zmsg);
+	else if (n < 0)
 		archive_set_error(a, errno, "read error: %s", strerror(errno));
 	return n;
 }
@@ -279,6 +390,8 @@ static int source_drain(struct source *s, struct vf_err *err)
 
 		if (n == 0)
 			return 0;
+		if (n < 0 && s->pin && s->pin->zmsg)
+			return vf_err_set(err, EIO, "after the archive's end: zstd: %s", s->pin->zmsg);
 		if (n < 0)
 			return vf_err_sys(err, errno, "read error");
 	}

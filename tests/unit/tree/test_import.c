@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -845,6 +846,15 @@ static void test_pin_and_memory(void **state)
 	free(p);
 }
 
+/* A regular file usr/lib/big.bin of `len` bytes of data. */
+static void wr_big(struct wr *w, const uint8_t *data, size_t len)
+{
+	wr_start(w, "usr/lib/big.bin", AE_IFREG, 0644);
+	archive_entry_set_size(w->e, (la_int64_t)len);
+	wr_header(w);
+	wr_data(w, data, len);
+}
+
 /*
  * A file's pin is hashed in a thread through a ring of 1 MiB read buffers:
  * an archive of many blocks (the ring wraps several times) imports the same
@@ -864,10 +874,7 @@ static void test_pin_thread_many_blocks(void **state)
 
 	assert_non_null(data);
 	vf_test_data(91, data, big);
-	wr_start(w, "usr/lib/big.bin", AE_IFREG, 0644);
-	archive_entry_set_size(w->e, (la_int64_t)big);
-	wr_header(w);
-	wr_data(w, data, big);
+	wr_big(w, data, big);
 	wr_file(w, "usr/lib/small", 0644, "after the big one\n");
 	p = wr_close(w);
 	bytes = vf_test_read_file(p, &len);
@@ -900,10 +907,7 @@ static void test_pin_thread_many_blocks(void **state)
 	 */
 	w = wr_new(*state, "evil", "pax", NULL);
 	wr_file(w, "../etc/passwd", 0644, "x");
-	wr_start(w, "usr/lib/big.bin", AE_IFREG, 0644);
-	archive_entry_set_size(w->e, (la_int64_t)big);
-	wr_header(w);
-	wr_data(w, data, big);
+	wr_big(w, data, big);
 	p = wr_close(w);
 	free(bytes);
 	bytes = vf_test_read_file(p, &len);
@@ -980,6 +984,118 @@ static void test_root_entry_ignored(void **state)
 	vf_tree_free(t);
 }
 
+/* zstd frames of tar[from, to) with checksums, appended to *out. */
+static void add_frames(uint8_t **out, size_t *out_len, const uint8_t *tar, size_t from, size_t to)
+{
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	size_t cap = ZSTD_compressBound(to - from), z;
+
+	assert_non_null(c);
+	*out = realloc(*out, *out_len + cap);
+	assert_non_null(*out);
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1)));
+	z = ZSTD_compress2(c, *out + *out_len, cap, tar + from, to - from);
+	assert_false(ZSTD_isError(z));
+	*out_len += z;
+	ZSTD_freeCCtx(c);
+}
+
+/* Write `bytes` to path, pin them, and import: 0 or the error (its message in err). */
+static int import_pinned(struct vf_tree *t, const char *path, const uint8_t *bytes, size_t len,
+			 struct vf_err *err)
+{
+	uint8_t sha[32];
+	struct vf_tree_import_opts o = { .pkg_name = "z", .sha256 = sha };
+
+	vf_test_write_file(path, bytes, len);
+	assert_int_equal(vf_digest_buffer(vf_digest_alg_get("sha256"), bytes, len, sha), 0);
+	return vf_tree_import_archive(t, path, &o, err);
+}
+
+/*
+ * A pinned zstd file is decompressed by the pin's thread (libzstd), not by
+ * libarchive: the tree is the one libarchive makes of the same bytes in
+ * memory, for one frame and for several (the tar cut across frames), with a
+ * 9 MiB file (the ring wraps). Truncated, corrupt (checksum), or followed by
+ * bytes that are no frame, it is refused with zstd's reason, even when the
+ * pin is right for those bytes.
+ */
+static void test_pin_thread_zstd(void **state)
+{
+	const size_t big = 9 * 1024 * 1024 + 12345;
+	struct wr *w = wr_new(*state, "plain", "pax", NULL);
+	uint8_t *data = malloc(big), *tar, *z = NULL, *bad;
+	size_t tar_len, z_len = 0, cuts[] = { 0, 0, 0, 0 };
+	char *plain, *path = vf_test_path(*state, "z.tar.zst");
+	struct vf_err err = { 0 };
+
+	assert_non_null(data);
+	vf_test_data(92, data, big);
+	memset(data + 4096, 0, 3 * 1024 * 1024); /* compressible too */
+	wr_file(w, "etc/first", 0644, "the first file\n");
+	wr_big(w, data, big);
+	wr_file(w, "usr/lib/after", 0644, "after the big one\n");
+	plain = wr_close(w);
+	tar = vf_test_read_file(plain, &tar_len);
+	cuts[1] = 777;
+	cuts[2] = tar_len / 2 + 3;
+	cuts[3] = tar_len;
+	for (int frames = 1; frames <= 3; frames += 2) {
+		struct vf_tree *t = new_tree(*state, NULL), *u = new_tree(*state, NULL);
+		uint8_t sha[32];
+		struct vf_tree_import_opts o = { .pkg_name = "z", .sha256 = sha };
+
+		z_len = 0;
+		if (frames == 1)
+			add_frames(&z, &z_len, tar, 0, tar_len);
+		else
+			for (int i = 0; i < 3; i++)
+				add_frames(&z, &z_len, tar, cuts[i], cuts[i + 1]);
+		vf_test_write_file(path, z, z_len);
+		assert_int_equal(vf_digest_buffer(vf_digest_alg_get("sha256"), z, z_len, sha), 0);
+		import_file_and_memory(t, u, path, z, z_len, &o);
+		assert_non_null(vf_tree_get(t, "usr/lib/after"));
+		vf_tree_free(t);
+		vf_tree_free(u);
+	}
+	/* z: three frames now; cut in the middle of the second */
+	{
+		struct vf_tree *t = new_tree(*state, NULL);
+
+		assert_true(import_pinned(t, path, z, z_len / 2, &err) < 0);
+		vf_test_assert_contains(err.msg, "zstd: truncated stream");
+		vf_tree_free(t);
+	}
+	/* one byte of the big file's data changed: its frame's checksum fails */
+	bad = malloc(z_len + 8);
+	assert_non_null(bad);
+	memcpy(bad, z, z_len);
+	bad[z_len / 2] ^= 0x40;
+	{
+		struct vf_tree *t = new_tree(*state, NULL);
+
+		assert_true(import_pinned(t, path, bad, z_len, &err) < 0);
+		vf_test_assert_contains(err.msg, "zstd: ");
+		vf_tree_free(t);
+	}
+	/* bytes after the last frame that are no frame */
+	memcpy(bad, z, z_len);
+	memcpy(bad + z_len, "garbage!", 8);
+	{
+		struct vf_tree *t = new_tree(*state, NULL);
+
+		assert_true(import_pinned(t, path, bad, z_len + 8, &err) < 0);
+		vf_test_assert_contains(err.msg, "zstd: ");
+		vf_tree_free(t);
+	}
+	free(bad);
+	free(z);
+	free(tar);
+	free(plain);
+	free(path);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -994,6 +1110,7 @@ int main(void)
 		vf_test_in_tmpdir(test_deb),
 		vf_test_in_tmpdir(test_pin_and_memory),
 		vf_test_in_tmpdir(test_pin_thread_many_blocks),
+		vf_test_in_tmpdir(test_pin_thread_zstd),
 		vf_test_in_tmpdir(test_locale_independent),
 		vf_test_in_tmpdir(test_root_entry_ignored),
 	};
