@@ -8,10 +8,16 @@
  * hardlinks pointing at regular files, every file's content readable with
  * its recorded size; importing the same bytes into a second tree gives the
  * same tree; removing a glob keeps all of that true.
+ *
+ * Input that starts with zstd's magic is also imported from a file with its
+ * pin, where the pin's thread decompresses it (not libarchive): the same
+ * checks, and when both imports succeed, the same tree.
  */
 #include "builder/tree/tree.h"
+#include "keys/digest.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +140,56 @@ static char *dump(const struct vf_tree *t)
 	return s;
 }
 
+/* A failed import: a message naming the package, a negative code, the root only. */
+static void check_failed(const struct vf_tree *t, const struct vf_err *err)
+{
+	if (!err->msg[0] || err->code >= 0 || strncmp(err->msg, "package 'fuzz': ", 16) ||
+	    vf_tree_count(t) != 1)
+		abort();
+}
+
+/*
+ * zstd input through a pinned file (decompressed by the pin's thread); `mem`
+ * is the tree libarchive made of the same bytes in memory, or NULL.
+ */
+static void import_pinned_zstd(const uint8_t *data, size_t size, const struct vf_tree_limits *lim,
+			       const struct vf_tree *mem)
+{
+	static const uint8_t magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
+	uint8_t sha[32];
+	struct vf_tree_import_opts o = { .pkg_name = "fuzz", .allow_devices = true, .sha256 = sha };
+	struct vf_err err = { 0 };
+	char path[sizeof(store) + 16], *a, *b;
+	struct vf_tree *v;
+	int fd;
+
+	if (size < sizeof(magic) || memcmp(data, magic, sizeof(magic)))
+		return;
+	snprintf(path, sizeof(path), "%s/pkg.zst", store);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, data, size) != (ssize_t)size || close(fd) ||
+	    vf_digest_buffer(vf_digest_alg_get("sha256"), data, size, sha))
+		abort();
+	v = vf_tree_new(lim, store);
+	if (!v)
+		abort();
+	if (vf_tree_import_archive(v, path, &o, &err)) {
+		check_failed(v, &err);
+	} else {
+		check(v);
+		if (mem) {
+			a = dump(mem);
+			b = dump(v);
+			if (strcmp(a, b))
+				abort();
+			free(a);
+			free(b);
+		}
+	}
+	vf_tree_free(v);
+	unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vf_tree_limits lim = {
@@ -153,12 +209,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!t)
 		abort();
 	if (vf_tree_import_memory(t, data, size, &o, &err)) {
-		if (!err.msg[0] || err.code >= 0 || strncmp(err.msg, "package 'fuzz': ", 16) ||
-		    vf_tree_count(t) != 1)
-			abort();
+		check_failed(t, &err);
+		import_pinned_zstd(data, size, &lim, NULL);
 		goto out;
 	}
 	check(t);
+	import_pinned_zstd(data, size, &lim, t);
 	/* deterministic: a second tree from the same bytes is the same */
 	u = vf_tree_new(&lim, store);
 	if (!u || vf_tree_import_memory(u, data, size, &o, &err))
