@@ -275,7 +275,6 @@ struct zslot {
 };
 
 struct zworker {
-	const char *src;
 	uint64_t offset, end;   /* the region */
 	int fd;
 	struct sparse_in si;
@@ -337,7 +336,6 @@ static int zchunk_compress(void *ctx, void *item)
 
 static int zworker_init(struct zworker *w, const char *src, uint64_t offset, uint64_t end)
 {
-	w->src = src;
 	w->offset = offset;
 	w->end = end;
 	w->fd = open(src, O_RDONLY | O_CLOEXEC);

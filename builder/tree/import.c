@@ -164,22 +164,15 @@ static void pin_main_zstd(struct pin *p)
 	}
 }
 
-static void *pin_main(void *arg)
+/* Any other file: read each block into the ring, post it, then hash it there. */
+static void pin_main_raw(struct pin *p)
 {
-	struct pin *p = arg;
-
-	for (unsigned i = 0; !p->z; i = (i + 1) % PIN_RING) {
+	for (unsigned i = 0;; i = (i + 1) % PIN_RING) {
 		ssize_t n;
 		bool bad;
 
-		pthread_mutex_lock(&p->mu);
-		while (p->posted[i] && !p->quit)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->quit) {
-			pthread_mutex_unlock(&p->mu);
-			break;
-		}
-		pthread_mutex_unlock(&p->mu);
+		if (!pin_slot_free(p, i))
+			return;
 		do
 			n = read(p->fd, p->buf[i], READ_BLOCK);
 		while (n < 0 && errno == EINTR);
@@ -189,7 +182,7 @@ static void *pin_main(void *arg)
 		pthread_cond_broadcast(&p->cv);
 		pthread_mutex_unlock(&p->mu);
 		if (n <= 0)
-			break;
+			return;
 		bad = vf_digest_update(p->d, p->buf[i], (size_t)n) < 0;
 		pthread_mutex_lock(&p->mu);
 		p->failed |= bad;
@@ -197,8 +190,16 @@ static void *pin_main(void *arg)
 		pin_settle(p, i);
 		pthread_mutex_unlock(&p->mu);
 	}
+}
+
+static void *pin_main(void *arg)
+{
+	struct pin *p = arg;
+
 	if (p->z)
 		pin_main_zstd(p);
+	else
+		pin_main_raw(p);
 	pthread_mutex_lock(&p->mu);
 	p->done = true;
 	pthread_cond_broadcast(&p->cv);
