@@ -503,10 +503,6 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 	 * so reading it costs little next to sha256, and a reading thread cost
 	 * the digest a context switch per block (the digest ends the build)
 	 */
-	if (!d || !buf || sparse_in_init(&si, -1, 0)) {
-		r = vf_err_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = vf_err_sys(err, errno, "cannot open '%s'", path);
@@ -516,8 +512,10 @@ int vf_image_file_digest(const char *path, uint8_t sha256[32], uint64_t *size,
 		r = vf_err_sys(err, -r, "cannot get the size of '%s'", path);
 		goto out;
 	}
-	si.fd = fd;
-	si.size = total;
+	if (!d || !buf || sparse_in_init(&si, fd, total)) {
+		r = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
 	while (pos < total) {
 		const uint8_t *p;
 		int64_t got = sparse_in_next(&si, pos, buf, CHUNK, &p);

@@ -129,10 +129,13 @@ static void pin_main_zstd(struct pin *p)
 			n = read(p->fd, p->raw, READ_BLOCK);
 		while (n < 0 && errno == EINTR);
 		if (n <= 0) {
+			/* the end (the last frame complete), a truncated frame, or a read error */
+			const char *why = n == 0 && last ? "truncated stream (unexpected end of the file)" :
+						   NULL;
+			ssize_t end = n < 0 ? -errno : why ? -EBADMSG : 0;
+
 			if (pin_slot_free(p, i))
-				pin_post_plain(p, i, n < 0 ? -errno : last ? -EBADMSG : 0,
-					       n == 0 && last ? "truncated stream (unexpected end of the file)" :
-								NULL);
+				pin_post_plain(p, i, end, why);
 			return;
 		}
 		bad = vf_digest_update(p->d, p->raw, (size_t)n) < 0;
