@@ -59,6 +59,7 @@ struct reporter {
 	uint8_t *flight;          /* WC_BYTES, being reported while busy */
 	blk64_t f_start;
 	uint64_t f_n;
+	size_t rel_from, rel_to;  /* then releases the pack's units rl.u[rel_from, rel_to) */
 };
 
 /*
@@ -73,7 +74,8 @@ struct release_unit {
 
 struct releaser {
 	struct release_unit *u;   /* every unit, then sorted by `last` */
-	size_t n, next;           /* units; the next one to release */
+	size_t n, next;           /* units; the next one free to release */
+	size_t handed;            /* units before it are released or handed to the reporter */
 };
 
 struct wctx {
@@ -175,13 +177,25 @@ static void report(const struct wctx *w, const uint8_t *data, blk64_t start, uin
 	w->prm->on_data(w->prm->on_data_ctx, start * w->bs, data, (size_t)(n * w->bs));
 }
 
-/* The reporter's work: the piece handed over. */
+/* Punch the pack's units rl.u[from, to) (their contents are all written). */
+static void release_units(const struct wctx *w, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		vf_tree_pack_release(w->p->t, (uint64_t)w->rl.u[i].unit * PACK_RELEASE_UNIT,
+				     PACK_RELEASE_UNIT);
+}
+
+/*
+ * The reporter's work: the piece handed over, then the pack's units freed
+ * meanwhile (a punch costs the writer's thread ~1 us per 4 KiB page).
+ */
 static int report_flight(void *ctx, void *item)
 {
 	struct wctx *w = ctx;
 
 	(void)item;
 	report(w, w->rp.flight, w->rp.f_start, w->rp.f_n);
+	release_units(w, w->rp.rel_from, w->rp.rel_to);
 	return 0;
 }
 
@@ -245,6 +259,8 @@ static int data_out(struct wctx *w, const uint8_t *data, blk64_t start, uint64_t
 	w->wc = t;
 	d->f_start = start;
 	d->f_n = n;
+	d->rel_from = w->rl.handed;
+	d->rel_to = w->rl.handed = w->rl.next;
 	return vf_handoff_post(&d->h, d);
 }
 
@@ -784,14 +800,21 @@ static int releaser_init(struct wctx *w)
 	return 0;
 }
 
-/* Node `done` (index + 1; 0 before any) is written: release the units nothing needs any more. */
-static void releaser_advance(struct wctx *w, uint32_t done)
+/*
+ * Node `done` (index + 1; 0 before any) is written: the units nothing needs
+ * any more are free. With a reporter, the next piece handed to it takes them
+ * along (data_out); else, or with `now`, they are released here.
+ */
+static void releaser_advance(struct wctx *w, uint32_t done, bool now)
 {
 	struct releaser *rl = &w->rl;
 
 	for (; rl->next < rl->n && rl->u[rl->next].last <= done; rl->next++)
-		vf_tree_pack_release(w->p->t, (uint64_t)rl->u[rl->next].unit * PACK_RELEASE_UNIT,
-				     PACK_RELEASE_UNIT);
+		;
+	if (now || !w->rp.on) {
+		release_units(w, rl->handed, rl->next);
+		rl->handed = rl->next;
+	}
 }
 
 int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
@@ -825,7 +848,7 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 			r = vf_err_set(err, ENOMEM, "out of memory");
 			goto out;
 		}
-		releaser_advance(&w, 0); /* pieces no file of this tree uses */
+		releaser_advance(&w, 0, true); /* pieces no file of this tree uses */
 	}
 	fs->priv_data = &w;
 	ext2fs_set_alloc_block_callback(fs, alloc_block_cb, NULL);
@@ -852,14 +875,16 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 			goto out;
 		}
 		if (prm->release_contents)
-			releaser_advance(&w, i + 1);
+			releaser_advance(&w, i + 1, false);
 	}
 	r = wc_flush(&w, err);
 	reporter_idle(&w);
+	if (!r && prm->release_contents)
+		releaser_advance(&w, p->n, true); /* what the last pieces did not take along */
 out:
+	reporter_stop(&w); /* before what its work reads is freed */
 	free(w.rl.u);
 	free(w.pw);
-	reporter_stop(&w);
 	ext2fs_set_alloc_block_callback(fs, NULL, NULL);
 	fs->priv_data = NULL;
 	free(w.ext);

@@ -67,7 +67,10 @@ int vf_tree_content_pack_range(const struct vf_tree *t, const struct vf_tree_ent
  * Free the pack's whole PACK_RELEASE_UNIT-byte units inside [off, off + len)
  * (their pages and blocks): the caller vouches that no content lying there is
  * read again (a build's ROOT writer, behind the last use of each unit).
- * Reading one afterwards gives zeros. No effect outside pack mode.
+ * Reading one afterwards gives zeros. No effect outside pack mode. Once
+ * nothing is appended any more and the pack is in its file (any packed
+ * content was opened), it may run on another thread than the readers' (ext4
+ * population releases from its reporting thread).
  */
 void vf_tree_pack_release(const struct vf_tree *t, uint64_t off, uint64_t len);
 

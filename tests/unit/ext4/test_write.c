@@ -669,22 +669,33 @@ static void test_on_data(void **state)
  * release_contents frees the pack behind the writer, by each piece's last
  * use: contents added in reverse path order, the same content under two
  * paths far apart, a hardlink, and contents of 1 MiB across pieces still
- * read back exactly, and afterwards the pack holds next to nothing.
+ * read back exactly, and afterwards the pack holds next to nothing. With
+ * `report`, an on_data callback runs, and the pieces are released from its
+ * thread; every block is still reported once, with the image's bytes.
  */
-static void test_release_contents(void **state)
+static void release_contents(const char *dir, bool report)
 {
-	const char *dir = *state;
 	char *img = vf_test_path(dir, "rel.img"), *rd = vf_test_path(dir, "rdump");
 	struct vf_tree *t = t_tree(dir);
 	struct vf_ext4_opts o = t_opts();
 	struct vf_tree_content c = { .fd = -1 };
 	struct vf_err err = { 0 };
+	struct reported rep = { .size = o.size };
 	const size_t n = 120;
-	uint8_t *buf = malloc(1024 * 1024);
+	uint8_t *buf = malloc(1024 * 1024), *image;
 	struct stat st;
+	size_t len;
 	char path[64];
 
 	assert_non_null(buf);
+	if (report) {
+		rep.bytes = calloc(1, (size_t)o.size);
+		rep.seen = calloc(1, (size_t)(o.size / 4096));
+		assert_non_null(rep.bytes);
+		assert_non_null(rep.seen);
+		o.on_data = on_data;
+		o.on_data_ctx = &rep;
+	}
 	assert_int_equal(vf_tree_set_store_pack(t, &err), 0);
 	t_add(t, VF_TREE_DIR, "d", 0755, 0, 0, T_EPOCH, NULL, NULL, 0);
 	for (size_t k = n; k-- > 0;) {
@@ -707,6 +718,17 @@ static void test_release_contents(void **state)
 	assert_int_equal(fstat(c.fd, &st), 0);
 	assert_true((uint64_t)st.st_blocks * 512 <= 1024 * 1024);
 	vf_tree_content_close(&c);
+	if (report) {
+		assert_int_equal(rep.twice, 0);
+		assert_true(rep.blocks > 20 * 256);
+		image = vf_test_read_file(img, &len);
+		assert_int_equal(len, o.size);
+		for (uint64_t b = 0; b < o.size / 4096; b++)
+			if (rep.seen[b] && memcmp(image + b * 4096, rep.bytes + b * 4096, 4096))
+				fail_msg("block %llu: reported bytes differ from the image's",
+					 (unsigned long long)b);
+		free(image);
+	}
 
 	assert_int_equal(mkdir(rd, 0700), 0);
 	free(t_debugfs(img, "rdump /d %s", rd));
@@ -721,9 +743,21 @@ static void test_release_contents(void **state)
 		expect_dumped(rd, path, buf, sz);
 	}
 	vf_tree_free(t);
+	free(rep.bytes);
+	free(rep.seen);
 	free(buf);
 	free(rd);
 	free(img);
+}
+
+static void test_release_contents(void **state)
+{
+	release_contents(*state, false);
+}
+
+static void test_release_contents_reported(void **state)
+{
+	release_contents(*state, true);
 }
 
 /*
@@ -935,6 +969,7 @@ int main(void)
 		vf_test_in_tmpdir(test_gathered_writes),
 		vf_test_in_tmpdir(test_on_data),
 		vf_test_in_tmpdir(test_release_contents),
+		vf_test_in_tmpdir(test_release_contents_reported),
 		vf_test_in_tmpdir(test_small_blocks),
 		vf_test_in_tmpdir(test_times),
 		vf_test_in_tmpdir(test_lost_found_in_tree),
