@@ -106,6 +106,45 @@ int vf_digest_blocks_run(struct vf_digest_blocks *h, const uint8_t *blocks, uint
 			 uint8_t *out);
 
 /**
+ * A SHA-256 stream that can be updated in pairs: vf_sha256_update2() feeds
+ * two independent streams at once, their 64-byte chunks interleaved (SHA-NI
+ * lanes, as vf_digest_blocks), at little more than the cost of one. Used
+ * where two threads each hash a stream of their own and one of them can take
+ * both (importing a package: its contents and its pin). Without SHA-NI each
+ * stream is a plain vf_digest and a pair is two updates. The digests are
+ * FIPS 180-4's whichever way they are fed. A stream is used by one thread at
+ * a time.
+ */
+struct vf_sha256 {
+	uint32_t h[8];          /**< the chaining state (SHA-NI path) */
+	uint64_t len;           /**< bytes fed so far */
+	uint8_t buf[64];        /**< the partial chunk: len % 64 bytes */
+	struct vf_digest *d;    /**< without SHA-NI: the backend does it all */
+};
+
+/** Start a stream. Returns 0 or -ENOMEM. Release with vf_sha256_release(). */
+int vf_sha256_init(struct vf_sha256 *s);
+
+/** Start over (the same stream, nothing fed). Returns 0 or -EIO. */
+int vf_sha256_reset(struct vf_sha256 *s);
+
+/** Feed `len` bytes. Returns 0 or -EIO. */
+int vf_sha256_update(struct vf_sha256 *s, const void *data, size_t len);
+
+/**
+ * Feed `na` bytes to `a` and `nb` to `b` (two different streams), as far as
+ * they go two chunks at a time. Returns 0 or -EIO.
+ */
+int vf_sha256_update2(struct vf_sha256 *a, const void *pa, size_t na, struct vf_sha256 *b,
+		      const void *pb, size_t nb);
+
+/** The digest of what was fed into out[32]; reset before feeding more. 0 or -EIO. */
+int vf_sha256_final(struct vf_sha256 *s, uint8_t out[32]);
+
+/** Free what the stream holds; accepts a zeroed or released stream. */
+void vf_sha256_release(struct vf_sha256 *s);
+
+/**
  * HMAC-SHA256 of `data` under `key` into out[32]. Returns 0 or -EIO.
  * Used to derive identifiers (UUIDs, salts, seeds) from a build seed.
  */

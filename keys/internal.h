@@ -165,6 +165,9 @@ void vf_sha256_hw_blocks(uint32_t h[8], const uint8_t *p, size_t n);
 void vf_sha256_hw_blocks2(uint32_t ha[8], const uint8_t *pa, uint32_t hb[8], const uint8_t *pb,
 			  size_t n);
 
+/** vf_sha256_init(), choosing the path: allow_hw false forces the backend (for tests). */
+int vf_sha256_init_opt(struct vf_sha256 *s, bool allow_hw);
+
 /**
  * vf_digest_blocks_new(), choosing the path: allow_hw false forces the
  * generic one (OpenSSL, one block at a time), so tests compare the two.
