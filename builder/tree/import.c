@@ -14,15 +14,22 @@
  * The whole import is one transaction: a failure leaves the tree unchanged.
  *
  * The pin (the sha256 of the archive's bytes) is computed over exactly the
- * bytes libarchive parses, in a thread of its own when the archive is read
- * from a file (struct pin): the thread reads the file ahead into a ring of
- * blocks and hashes each one it read, while the importer parses the blocks
- * before it; so neither the reads nor the digest cost the import time on a
- * second core. A file that starts with zstd's magic is also decompressed by
- * that thread (libzstd, one frame after another, to the end of the file),
- * and libarchive parses the decompressed stream; so decompression, often
- * the larger part of importing a package, leaves the importer's thread too.
- * The pin still covers every byte of the file.
+ * bytes libarchive parses. When the archive is read from a file, a thread of
+ * its own (struct pin) reads the file ahead into a ring of blocks while the
+ * importer parses the blocks before it, so the reads cost the import no
+ * time. A file that starts with zstd's magic is also decompressed by that
+ * thread (libzstd, one frame after another, to the end of the file), and
+ * libarchive parses the decompressed stream; so decompression, often the
+ * larger part of importing a package, leaves the importer's thread too. The
+ * pin still covers every byte of the file.
+ *
+ * The blocks read wait in a queue to be hashed for the pin. With SHA-NI the
+ * importer takes them as a second lane while it hashes each content
+ * (vf_sha256_update2(), through the store's hasher): two SHA-256 streams
+ * cost it little more than one, and the pin's thread, which used to spend
+ * half its time hashing, is free for reading and decompressing. The thread
+ * hashes a block itself only when it needs its buffer again before the
+ * importer got to it, and what is left at the end of the file.
  */
 #include "builder/tree/tree_internal.h"
 
@@ -37,6 +44,7 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,23 +55,49 @@
 #define MEMBER_BLOCK (256 * 1024)
 
 #define PIN_RING 4  /* blocks read ahead of the importer, at most */
+#define PIN_RAW 8   /* zstd: blocks of the file kept until the pin has hashed them */
+#define PIN_QUEUE (PIN_RING > PIN_RAW ? PIN_RING : PIN_RAW)
+
+/* Whether pins may be paired with contents (vf_tree_import_set_pairing(), for tests). */
+static atomic_bool pairing = true;
+
+void vf_tree_import_set_pairing(bool allowed)
+{
+	atomic_store(&pairing, allowed);
+}
+
+/* A block of the file the pin has not (all) hashed yet. */
+struct pin_seg {
+	const uint8_t *p;
+	size_t len, done;
+	int slot;                 /* the ring slot it is (a plain file), -1: a zstd file's */
+};
 
 /*
  * The pin's thread and its ring of read buffers. The thread reads slot
- * `head` once it is free, posts it (len), then hashes it; the importer takes
- * the slots in order and hands each to libarchive, which uses it until its
- * next read. A slot is free again once it is hashed and the importer has
- * moved past it; so with PIN_RING >= 2 the block libarchive holds is never
- * refilled under it.
+ * `head` once it is free, posts it (len) and queues it to be hashed; the
+ * importer takes the slots in order and hands each to libarchive, which uses
+ * it until its next read. A slot is free again once it is hashed and the
+ * importer has moved past it; so with PIN_RING >= 2 the block libarchive
+ * holds is never refilled under it. A zstd file's blocks are read into raw[]
+ * instead, each free again once hashed.
+ *
+ * Locks: hmu guards the digest and the queue, mu the rest; a thread that
+ * takes both takes hmu first.
  */
 struct pin {
 	pthread_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct vf_digest *d;
+	pthread_mutex_t hmu;
+	struct vf_sha256 sha;     /* the pin: every byte of the file, in order */
+	struct pin_seg q[PIN_QUEUE]; /* blocks read, not hashed yet, oldest first */
+	unsigned q_head, q_n;
+	bool pair;                /* the importer takes the queue as a second lane */
+	uint8_t digest[32];       /* once done */
 	int fd;
 	ZSTD_DCtx *z;             /* the file is zstd: decompressed here */
-	uint8_t *raw;             /* with z: READ_BLOCK bytes read from the file */
+	uint8_t *raw[PIN_RAW];    /* with z: READ_BLOCK bytes read from the file, each */
 	const char *zmsg;         /* with z: why decompression failed (len -EBADMSG) */
 	uint8_t *buf[PIN_RING];
 	ssize_t len[PIN_RING];    /* bytes read; 0 at the end; -errno after a read error */
@@ -99,6 +133,49 @@ static bool pin_slot_free(struct pin *p, unsigned i)
 	return go;
 }
 
+/* The oldest queued block is hashed: drop it, and free its slot (with hmu held). */
+static void pin_seg_done(struct pin *p)
+{
+	int slot = p->q[p->q_head].slot;
+
+	p->q_head = (p->q_head + 1) % PIN_QUEUE;
+	p->q_n--;
+	if (slot >= 0) {
+		pthread_mutex_lock(&p->mu);
+		p->hashed[slot] = true;
+		pin_settle(p, (unsigned)slot);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+/* Whether the block at `buf` is queued (with hmu held). */
+static bool pin_queued(const struct pin *p, const uint8_t *buf)
+{
+	for (unsigned k = 0; k < p->q_n; k++)
+		if (p->q[(p->q_head + k) % PIN_QUEUE].p == buf)
+			return true;
+	return false;
+}
+
+/*
+ * Hash queued blocks, oldest first, until the one at `buf` is hashed (NULL:
+ * all of them). Returns 0 or -EIO (a digest update failed).
+ */
+static int pin_hash_through(struct pin *p, const uint8_t *buf)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&p->hmu);
+	while (!r && p->q_n && (!buf || pin_queued(p, buf))) {
+		struct pin_seg *g = &p->q[p->q_head];
+
+		r = vf_sha256_update(&p->sha, g->p + g->done, g->len - g->done);
+		pin_seg_done(p);
+	}
+	pthread_mutex_unlock(&p->hmu);
+	return r;
+}
+
 /* Post decompressed bytes (or the end, or an error) in slot i: nothing to hash there. */
 static void pin_post_plain(struct pin *p, unsigned i, ssize_t len, const char *zmsg)
 {
@@ -111,22 +188,75 @@ static void pin_post_plain(struct pin *p, unsigned i, ssize_t len, const char *z
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* A digest update of the pin failed: the import fails at its end. */
+static void pin_fail(struct pin *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->failed = true;
+	pthread_mutex_unlock(&p->mu);
+}
+
 /*
- * The zstd file: read and hash each block, decompress it into the ring.
- * At the end of the file the last frame must be complete.
+ * Queue a block just read to be hashed. Without a second lane to take it
+ * (no SHA-NI), the thread hashes it right away, as before there was one.
+ */
+static void pin_push(struct pin *p, const uint8_t *buf, size_t len, int slot)
+{
+	pthread_mutex_lock(&p->hmu);
+	p->q[(p->q_head + p->q_n) % PIN_QUEUE] = (struct pin_seg){ buf, len, 0, slot };
+	p->q_n++;
+	pthread_mutex_unlock(&p->hmu);
+	if (!p->pair && pin_hash_through(p, NULL) < 0)
+		pin_fail(p);
+}
+
+/*
+ * The store's hasher while the pin runs (the importer's thread): feed a
+ * content's bytes to `d`, with as many of the queue's bytes beside them as
+ * there are, two lanes at a time. When the thread holds the queue (it is
+ * hashing a block itself), the content goes alone.
+ */
+static int pin_pair(void *ctx, struct vf_sha256 *d, const void *data, size_t len)
+{
+	struct pin *p = ctx;
+	const uint8_t *x = data;
+	int r = 0;
+
+	if (pthread_mutex_trylock(&p->hmu))
+		return vf_sha256_update(d, data, len);
+	while (!r && len && p->q_n) {
+		struct pin_seg *g = &p->q[p->q_head];
+		size_t k = g->len - g->done < len ? g->len - g->done : len;
+
+		r = vf_sha256_update2(d, x, k, &p->sha, g->p + g->done, k);
+		x += k;
+		len -= k;
+		if ((g->done += k) == g->len)
+			pin_seg_done(p);
+	}
+	pthread_mutex_unlock(&p->hmu);
+	return r ? r : vf_sha256_update(d, x, len);
+}
+
+/*
+ * The zstd file: read each block (into raw[], once the pin has hashed what
+ * was there), queue it for the pin, decompress it into the ring. At the end
+ * of the file the last frame must be complete.
  */
 static void pin_main_zstd(struct pin *p)
 {
-	unsigned i = 0;
+	unsigned i = 0, j = 0;
 	size_t last = 1; /* ZSTD_decompressStream()'s last result: 0 when a frame ended */
 
 	for (;;) {
+		uint8_t *raw = p->raw[j];
 		ssize_t n;
 		ZSTD_inBuffer in;
-		bool bad;
 
+		if (pin_hash_through(p, raw) < 0)
+			pin_fail(p);
 		do
-			n = read(p->fd, p->raw, READ_BLOCK);
+			n = read(p->fd, raw, READ_BLOCK);
 		while (n < 0 && errno == EINTR);
 		if (n <= 0) {
 			/* the end (the last frame complete), a truncated frame, or a read error */
@@ -138,11 +268,9 @@ static void pin_main_zstd(struct pin *p)
 				pin_post_plain(p, i, end, why);
 			return;
 		}
-		bad = vf_digest_update(p->d, p->raw, (size_t)n) < 0;
-		pthread_mutex_lock(&p->mu);
-		p->failed |= bad;
-		pthread_mutex_unlock(&p->mu);
-		in = (ZSTD_inBuffer){ p->raw, (size_t)n, 0 };
+		pin_push(p, raw, (size_t)n, -1);
+		j = (j + 1) % PIN_RAW;
+		in = (ZSTD_inBuffer){ raw, (size_t)n, 0 };
 		for (;;) {
 			ZSTD_outBuffer out = { NULL, READ_BLOCK, 0 };
 			size_t r;
@@ -167,13 +295,17 @@ static void pin_main_zstd(struct pin *p)
 	}
 }
 
-/* Any other file: read each block into the ring, post it, then hash it there. */
+/*
+ * Any other file: read each block into the ring (once what was there is
+ * hashed and passed), post it, queue it for the pin.
+ */
 static void pin_main_raw(struct pin *p)
 {
 	for (unsigned i = 0;; i = (i + 1) % PIN_RING) {
 		ssize_t n;
-		bool bad;
 
+		if (pin_hash_through(p, p->buf[i]) < 0)
+			pin_fail(p);
 		if (!pin_slot_free(p, i))
 			return;
 		do
@@ -186,28 +318,41 @@ static void pin_main_raw(struct pin *p)
 		pthread_mutex_unlock(&p->mu);
 		if (n <= 0)
 			return;
-		bad = vf_digest_update(p->d, p->buf[i], (size_t)n) < 0;
-		pthread_mutex_lock(&p->mu);
-		p->failed |= bad;
-		p->hashed[i] = true;
-		pin_settle(p, i);
-		pthread_mutex_unlock(&p->mu);
+		pin_push(p, p->buf[i], (size_t)n, (int)i);
 	}
 }
 
 static void *pin_main(void *arg)
 {
 	struct pin *p = arg;
+	bool quit;
 
 	if (p->z)
 		pin_main_zstd(p);
 	else
 		pin_main_raw(p);
 	pthread_mutex_lock(&p->mu);
+	quit = p->quit;
+	pthread_mutex_unlock(&p->mu);
+	/* what the importer did not take, then the pin itself */
+	if (!quit && (pin_hash_through(p, NULL) < 0 || vf_sha256_final(&p->sha, p->digest) < 0))
+		pin_fail(p);
+	pthread_mutex_lock(&p->mu);
 	p->done = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
+}
+
+static void pin_release(struct pin *p)
+{
+	for (unsigned i = 0; i < PIN_RING; i++)
+		free(p->buf[i]);
+	for (unsigned j = 0; j < PIN_RAW; j++)
+		free(p->raw[j]);
+	ZSTD_freeDCtx(p->z);
+	vf_sha256_release(&p->sha);
+	free(p);
 }
 
 /* Stop reading, let the thread finish the block it is at, and free it all. */
@@ -222,11 +367,8 @@ static void pin_free(struct pin *p)
 	pthread_join(p->tid, NULL);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
-	for (unsigned i = 0; i < PIN_RING; i++)
-		free(p->buf[i]);
-	free(p->raw);
-	ZSTD_freeDCtx(p->z);
-	free(p);
+	pthread_mutex_destroy(&p->hmu);
+	pin_release(p);
 }
 
 /* Whether the file starts with zstd's frame magic (read without moving the offset). */
@@ -238,45 +380,44 @@ static bool is_zstd(int fd)
 	return pread(fd, b, sizeof(b), 0) == (ssize_t)sizeof(b) && !memcmp(b, magic, sizeof(b));
 }
 
-/*
- * A pin thread reading fd and hashing into d (borrowed), decompressing a
- * zstd file; NULL when it cannot start.
- */
-static struct pin *pin_new(struct vf_digest *d, int fd)
+/* A pin thread reading and hashing fd, decompressing a zstd file; NULL when it cannot start. */
+static struct pin *pin_new(int fd)
 {
 	struct pin *p = calloc(1, sizeof(*p));
-	bool ok = p != NULL;
+	bool ok = p != NULL && vf_sha256_init(&p->sha) == 0;
 
 	for (unsigned i = 0; ok && i < PIN_RING; i++)
 		ok = (p->buf[i] = malloc(READ_BLOCK)) != NULL;
-	if (ok && is_zstd(fd))
-		ok = (p->z = ZSTD_createDCtx()) && (p->raw = malloc(READ_BLOCK));
+	if (ok && is_zstd(fd)) {
+		ok = (p->z = ZSTD_createDCtx()) != NULL;
+		for (unsigned j = 0; ok && j < PIN_RAW; j++)
+			ok = (p->raw[j] = malloc(READ_BLOCK)) != NULL;
+	}
 	if (ok) {
-		p->d = d;
 		p->fd = fd;
 		p->held = -1;
+		/* a second lane costs the importer next to nothing only with SHA-NI */
+		p->pair = p->sha.d == NULL && atomic_load(&pairing);
 		pthread_mutex_init(&p->mu, NULL);
+		pthread_mutex_init(&p->hmu, NULL);
 		pthread_cond_init(&p->cv, NULL);
 		if (pthread_create(&p->tid, NULL, pin_main, p) == 0)
 			return p;
 		pthread_cond_destroy(&p->cv);
 		pthread_mutex_destroy(&p->mu);
+		pthread_mutex_destroy(&p->hmu);
 	}
-	for (unsigned i = 0; p && i < PIN_RING; i++)
-		free(p->buf[i]);
-	if (p) {
-		free(p->raw);
-		ZSTD_freeDCtx(p->z);
-	}
-	free(p);
+	if (p)
+		pin_release(p);
 	return NULL;
 }
 
 /*
  * Wait until the thread has read the whole file and hashed every block (the
- * importer has read up to the end: source_drain()); whether all went well.
+ * importer has read up to the end: source_drain()); the pin into out[32].
+ * Whether all went well.
  */
-static bool pin_wait(struct pin *p)
+static bool pin_wait(struct pin *p, uint8_t out[32])
 {
 	bool ok;
 
@@ -285,6 +426,7 @@ static bool pin_wait(struct pin *p)
 		pthread_cond_wait(&p->cv, &p->mu);
 	ok = !p->failed;
 	pthread_mutex_unlock(&p->mu);
+	memcpy(out, p->digest, 32);
 	return ok;
 }
 
@@ -849,9 +991,14 @@ static int import_source(struct vf_tree *t, struct source *src, const char *what
 
 	if (opts->sha256 && !(src->d = vf_digest_new(vf_digest_alg_get("sha256"))))
 		return vf_err_set(err, ENOMEM, "out of memory");
-	/* a file's pin is hashed in a thread; source_next() then leaves src->d alone */
+	/*
+	 * a file's pin comes from a thread, and, with SHA-NI, from the content
+	 * digests' second lane; source_next() then leaves src->d alone
+	 */
 	if (src->d && src->fd >= 0)
-		src->pin = pin_new(src->d, src->fd);
+		src->pin = pin_new(src->fd);
+	if (src->pin && src->pin->pair)
+		vf_tree_store_set_hasher(vf_tree_store_of(t), pin_pair, src->pin);
 	if ((r = reader_new(true, &a, err)))
 		goto out;
 	if (archive_read_open(a, src, NULL, source_read, NULL) != ARCHIVE_OK) {
@@ -877,7 +1024,7 @@ static int import_source(struct vf_tree *t, struct source *src, const char *what
 
 		if ((r = source_drain(src, err)))
 			goto out;
-		if ((src->pin && !pin_wait(src->pin)) || vf_digest_final(src->d, got) < 0) {
+		if (src->pin ? !pin_wait(src->pin, got) : vf_digest_final(src->d, got) < 0) {
 			r = vf_err_set(err, EIO, "sha256 digest failed");
 			goto out;
 		}
@@ -896,6 +1043,8 @@ out:
 			vf_tree_txn_commit(t);
 	}
 	archive_read_free(a);
+	if (src->pin)
+		vf_tree_store_set_hasher(vf_tree_store_of(t), NULL, NULL);
 	pin_free(src->pin);
 	src->pin = NULL;
 	vf_digest_free(src->d);

@@ -1,11 +1,13 @@
 /*
  * The content store: `<dir>/<sha256-hex>`, one file per distinct content.
  *
- * A content is streamed in: it is hashed as it arrives and kept in a small
- * buffer while it fits, so that small contents already stored cost no file
- * I/O at all; a larger one goes to a temporary file "<dir>/.tmp-XXXXXX"
- * (holes stay holes) that is renamed to its digest at the end, or removed
- * when the content is already stored. Nothing is fsynced: the store is build
+ * A content is streamed in and kept in a small buffer while it fits, so
+ * that small contents already stored cost no file I/O at all; a larger one
+ * goes to a temporary file "<dir>/.tmp-XXXXXX" (holes stay holes) that is
+ * renamed to its digest at the end, or removed when the content is already
+ * stored. A buffered content is hashed whole at its end, a spilled one as
+ * it arrives; both through the hasher an importer may set (it pairs the
+ * content's chunks with a stream of its own, tree_internal.h). Nothing is fsynced: the store is build
  * scratch. Every distinct content is counted against the total limit once.
  *
  * Pack mode (store.h, for builds): contents up to PACK_MAX bytes are appended
@@ -60,7 +62,9 @@ struct vf_tree_store {
 
 	/* the content being written */
 	bool active;
-	struct vf_digest *d;
+	struct vf_sha256 d;     /* its digest: of the file's bytes once spilled, else at the end */
+	vf_tree_store_hash_fn hash_fn;  /* feeds d, or NULL: vf_sha256_update() */
+	void *hash_ctx;
 	uint8_t *buf;           /* buf_max bytes, owned */
 	uint8_t *area;          /* where the content is gathered: buf, or (pack mode)
 	                           the pack's stage right after what it holds, so a new
@@ -190,11 +194,10 @@ struct vf_tree_store *vf_tree_store_new(const char *dir, uint64_t max_entry_size
 	s->max_entry = max_entry_size;
 	s->max_total = max_total_size;
 	s->dir = strdup(dir);
-	s->d = vf_digest_new(vf_digest_alg_get("sha256"));
 	s->buf = malloc(SMALL_MAX);
 	s->set_cap = 1024;
 	s->set = calloc(s->set_cap, sizeof(*s->set));
-	if (!s->dir || !s->d || !s->buf || !s->set) {
+	if (vf_sha256_init(&s->d) < 0 || !s->dir || !s->buf || !s->set) {
 		vf_tree_store_free(s);
 		return NULL;
 	}
@@ -207,7 +210,7 @@ void vf_tree_store_free(struct vf_tree_store *s)
 		return;
 	vf_tree_store_abort(s);
 	pack_free(s->pack);
-	vf_digest_free(s->d);
+	vf_sha256_release(&s->d);
 	free(s->buf);
 	free(s->set);
 	free(s->dir);
@@ -275,7 +278,7 @@ int vf_tree_store_begin(struct vf_tree_store *s, struct vf_err *err)
 	int r;
 
 	vf_tree_store_abort(s);
-	if (vf_digest_reset(s->d) < 0)
+	if (vf_sha256_reset(&s->d) < 0)
 		return vf_err_set(err, EIO, "cannot start a sha256 digest");
 	s->area = s->buf;
 	if (s->pack && !s->pack->dropped) {
@@ -290,6 +293,21 @@ int vf_tree_store_begin(struct vf_tree_store *s, struct vf_err *err)
 	s->size = 0;
 	s->active = true;
 	return 0;
+}
+
+void vf_tree_store_set_hasher(struct vf_tree_store *s, vf_tree_store_hash_fn fn, void *ctx)
+{
+	s->hash_fn = fn;
+	s->hash_ctx = ctx;
+}
+
+/* Feed the content's digest. */
+static int hash(struct vf_tree_store *s, const void *data, size_t len, struct vf_err *err)
+{
+	int r = s->hash_fn ? s->hash_fn(s->hash_ctx, &s->d, data, len) :
+			     vf_sha256_update(&s->d, data, len);
+
+	return r < 0 ? vf_err_set(err, EIO, "sha256 digest failed") : 0;
 }
 
 /* Move from the buffer to a temporary file. */
@@ -328,13 +346,14 @@ int vf_tree_store_write(struct vf_tree_store *s, const void *data, size_t len,
 
 	if ((r = check_size(s, len, err)))
 		return r;
-	if (vf_digest_update(s->d, data, len) < 0)
-		return vf_err_set(err, EIO, "sha256 digest failed");
 	if (s->fd < 0 && s->buf_len + len <= s->buf_max) {
 		memcpy(s->area + s->buf_len, data, len);
 		s->buf_len += len;
 	} else {
-		if (s->fd < 0 && (r = spill(s, err)))
+		/* from here on, the content is hashed as it comes */
+		if (s->fd < 0 && ((r = hash(s, s->area, s->buf_len, err)) || (r = spill(s, err))))
+			return r;
+		if ((r = hash(s, data, len, err)))
 			return r;
 		r = vf_fs_pwrite_full(s->fd, data, len, s->size);
 		if (r < 0)
@@ -350,18 +369,20 @@ int vf_tree_store_write_zeros(struct vf_tree_store *s, uint64_t n, struct vf_err
 
 	if ((r = check_size(s, n, err)))
 		return r;
-	for (uint64_t left = n; left;) {
-		size_t k = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
-
-		if (vf_digest_update(s->d, zeros, k) < 0)
-			return vf_err_set(err, EIO, "sha256 digest failed");
-		left -= k;
-	}
 	if (s->fd < 0 && s->buf_len + n <= s->buf_max) {
 		memset(s->area + s->buf_len, 0, (size_t)n);
 		s->buf_len += (size_t)n;
-	} else if (s->fd < 0 && (r = spill(s, err))) {
+		s->size += n;
+		return 0;
+	}
+	if (s->fd < 0 && ((r = hash(s, s->area, s->buf_len, err)) || (r = spill(s, err))))
 		return r;
+	for (uint64_t left = n; left;) {
+		size_t k = left < sizeof(zeros) ? (size_t)left : sizeof(zeros);
+
+		if ((r = hash(s, zeros, k, err)))
+			return r;
+		left -= k;
 	}
 	/* in the file, the zeros are a hole: the next write or the end extends it */
 	s->size += n;
@@ -382,7 +403,10 @@ int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t 
 	char *final = NULL;
 	int r;
 
-	if (vf_digest_final(s->d, sha) < 0) {
+	/* a buffered content is hashed now, whole */
+	if ((s->fd < 0 && (r = hash(s, s->area, s->buf_len, err))))
+		goto out;
+	if (vf_sha256_final(&s->d, sha) < 0) {
 		r = vf_err_set(err, EIO, "sha256 digest failed");
 		goto out;
 	}

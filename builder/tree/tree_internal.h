@@ -18,6 +18,7 @@
 
 #include "builder/base/err.h"
 #include "builder/tree/tree.h"
+#include "keys/digest.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -59,6 +60,26 @@ uint64_t vf_tree_store_size(const struct vf_tree_store *s);
  */
 int vf_tree_store_end(struct vf_tree_store *s, uint8_t ret_sha256[32], uint64_t *ret_size,
 		      struct vf_err *err);
+/**
+ * How the store feeds a content's digest: `fn(ctx, d, data, len)` must feed
+ * `len` bytes of `data` to `d` (vf_sha256_update() or _update2() with a
+ * stream of the caller's) and return 0 or a negative errno.
+ */
+typedef int (*vf_tree_store_hash_fn)(void *ctx, struct vf_sha256 *d, const void *data, size_t len);
+
+/**
+ * Feed contents' digests through `fn` from now on (NULL: vf_sha256_update()).
+ * An importer pairs them with its pin this way; it unsets it before `ctx` goes.
+ */
+void vf_tree_store_set_hasher(struct vf_tree_store *s, vf_tree_store_hash_fn fn, void *ctx);
+
+/**
+ * Whether an import may pair its contents' digests with its pin (the
+ * default, on a CPU with SHA-NI: import.c). Tests turn it off to take the
+ * path of other CPUs, where the pin's thread hashes every block itself.
+ */
+void vf_tree_import_set_pairing(bool allowed);
+
 /** Drop the content being written. Safe when none is. */
 void vf_tree_store_abort(struct vf_tree_store *s);
 /** Store a whole buffer: begin, write, end. */
