@@ -97,6 +97,8 @@ struct wctx {
 	uint64_t wc_n, wc_cap;    /* how many are gathered, and fit */
 	struct reporter rp;
 	struct releaser rl;
+	const struct vf_tree_xattr **xo; /* the current entry's xattrs, sorted (xattrs_sort) */
+	size_t xo_cap;
 	uint8_t *pw;              /* PW_BYTES: a window over the pack (packed contents */
 	int pw_fd;                /* follow each other there): its fd (-1: none), */
 	uint64_t pw_off, pw_len;  /* where the window starts, and its bytes */
@@ -678,50 +680,125 @@ static int xattr_cmp(const void *a, const void *b)
 	return xi != yi ? (xi < yi ? -1 : 1) : strcmp(xs, ys);
 }
 
-/* Set every xattr, sorted by (name index, name) so placement never depends on input order. */
+/*
+ * Check the entry's xattr names and sort them into w->xo by (name index,
+ * name), so that placement never depends on input order.
+ */
+static int xattrs_sort(struct wctx *w, const struct vf_tree_entry *e, struct vf_err *err)
+{
+	if (!e || !e->n_xattrs)
+		return 0;
+	if (e->n_xattrs > w->xo_cap) {
+		const struct vf_tree_xattr **n = realloc(w->xo, e->n_xattrs * sizeof(*n));
+
+		if (!n)
+			return vf_err_set(err, ENOMEM, "out of memory");
+		w->xo = n;
+		w->xo_cap = e->n_xattrs;
+	}
+	for (size_t i = 0; i < e->n_xattrs; i++) {
+		const char *suffix;
+		int index = vf_ext4_xattr_index(e->xattrs[i].name, &suffix);
+
+		w->xo[i] = &e->xattrs[i];
+		/* the ACLs' names are their whole prefix; other namespaces need a name */
+		if (index < 0 || (!*suffix && index != 2 && index != 3))
+			return vf_err_set(err, EOPNOTSUPP,
+					  "xattr '%s' is not in a namespace ext4 stores (user., "
+					  "trusted., security., system.posix_acl_*)",
+					  e->xattrs[i].name);
+	}
+	qsort(w->xo, e->n_xattrs, sizeof(*w->xo), xattr_cmp);
+	return 0;
+}
+
+/* Whether xattrs that fit go into the inode directly (vf_ext4_set_inline_xattrs(), tests). */
+static atomic_bool inline_xattrs = true;
+
+void vf_ext4_set_inline_xattrs(bool on)
+{
+	atomic_store(&inline_xattrs, on);
+}
+
+/*
+ * Put the entry's xattrs (w->xo) into the fresh inode's body, when all of
+ * them fit there and none needs converting (user., trusted., security.):
+ * the bytes ext2fs_xattr_set() makes when they are set one by one, in this
+ * order, into an inode without xattrs (lib/ext2fs/ext_attr.c: each goes to
+ * the body while it has room for it and a final null entry; the magic, then
+ * the entries, the values from the end of the area down, e_hash 0). The
+ * inode is then written once, instead of read and written again for every
+ * xattr. False when libext2fs must do it (write_xattrs).
+ */
+static bool xattrs_inline(struct wctx *w, const struct vf_tree_entry *e)
+{
+	struct ext2_inode_large *in = w->inode;
+	size_t isz = w->prm->inode_size, extra = in->i_extra_isize, room, used = 0;
+	uint8_t *base, *start, *end;
+	struct ext2_ext_attr_entry *x;
+	uint32_t magic = ext2fs_cpu_to_le32(EXT2_EXT_ATTR_MAGIC);
+
+	if (!atomic_load(&inline_xattrs) || isz <= EXT2_GOOD_OLD_INODE_SIZE || (extra & 3) ||
+	    isz < EXT2_GOOD_OLD_INODE_SIZE + extra + 2 * sizeof(uint32_t))
+		return false;
+	/* the magic and a final null entry */
+	room = isz - EXT2_GOOD_OLD_INODE_SIZE - extra - 2 * sizeof(uint32_t);
+	for (size_t i = 0; i < e->n_xattrs; i++) {
+		const char *suffix;
+		int index = vf_ext4_xattr_index(w->xo[i]->name, &suffix);
+
+		if (index != 1 && index != 4 && index != 6)
+			return false;
+		used += EXT2_EXT_ATTR_LEN(strlen(suffix)) + EXT2_EXT_ATTR_SIZE(w->xo[i]->len);
+		if (used > room)
+			return false;
+	}
+	base = (uint8_t *)in + EXT2_GOOD_OLD_INODE_SIZE + extra;
+	memcpy(base, &magic, sizeof(magic));
+	start = base + sizeof(magic);
+	end = (uint8_t *)in + isz;
+	memset(start, 0, (size_t)(end - start));
+	x = (struct ext2_ext_attr_entry *)start;
+	for (size_t i = 0; i < e->n_xattrs; i++) {
+		const char *suffix;
+		int index = vf_ext4_xattr_index(w->xo[i]->name, &suffix);
+		size_t name_len = strlen(suffix);
+
+		x->e_name_len = (uint8_t)name_len;
+		x->e_name_index = (uint8_t)index;
+		x->e_value_size = ext2fs_cpu_to_le32((uint32_t)w->xo[i]->len);
+		memcpy((char *)x + sizeof(*x), suffix, name_len);
+		end -= EXT2_EXT_ATTR_SIZE(w->xo[i]->len);
+		x->e_value_offs = ext2fs_cpu_to_le16((uint16_t)(end - start));
+		if (w->xo[i]->len)
+			memcpy(end, w->xo[i]->value, w->xo[i]->len);
+		x = EXT2_EXT_ATTR_NEXT(x);
+	}
+	return true;
+}
+
+/* Set every xattr (w->xo) through libext2fs. */
 static int write_xattrs(struct wctx *w, ext2_ino_t ino, const struct vf_tree_entry *e,
 			struct vf_err *err)
 {
-	const struct vf_tree_xattr **order = NULL;
 	struct ext2_xattr_handle *h = NULL;
 	errcode_t ec = 0;
 	int r = 0;
 
 	if (!e || !e->n_xattrs)
 		return 0;
-	if (!(order = calloc(e->n_xattrs, sizeof(*order))))
-		return vf_err_set(err, ENOMEM, "out of memory");
+	if ((ec = ext2fs_xattrs_open(w->fs, ino, &h)))
+		return vf_ext4_errcode(err, ec, "cannot open the xattrs");
 	for (size_t i = 0; i < e->n_xattrs; i++) {
-		const char *suffix;
-		int index = vf_ext4_xattr_index(e->xattrs[i].name, &suffix);
-
-		order[i] = &e->xattrs[i];
-		/* the ACLs' names are their whole prefix; other namespaces need a name */
-		if (index < 0 || (!*suffix && index != 2 && index != 3)) {
-			r = vf_err_set(err, EOPNOTSUPP,
-				       "xattr '%s' is not in a namespace ext4 stores (user., "
-				       "trusted., security., system.posix_acl_*)",
-				       order[i]->name);
-			goto out;
-		}
-	}
-	qsort(order, e->n_xattrs, sizeof(*order), xattr_cmp);
-	if ((ec = ext2fs_xattrs_open(w->fs, ino, &h))) {
-		r = vf_ext4_errcode(err, ec, "cannot open the xattrs");
-		goto out;
-	}
-	for (size_t i = 0; i < e->n_xattrs; i++) {
-		ec = ext2fs_xattr_set(h, order[i]->name, order[i]->value, order[i]->len);
+		ec = ext2fs_xattr_set(h, w->xo[i]->name, w->xo[i]->value, w->xo[i]->len);
 		if (ec) {
 			r = vf_ext4_errcode(err, ec, "cannot set xattr '%s' (%zu bytes)",
-					    order[i]->name, order[i]->len);
-			goto out;
+					    w->xo[i]->name, w->xo[i]->len);
+			break;
 		}
 	}
-out:
-	if (h && (ec = ext2fs_xattrs_close(&h)) && !r)
+	if ((ec = ext2fs_xattrs_close(&h)) && !r)
 		r = vf_ext4_errcode(err, ec, "cannot write the xattrs");
-	free(order);
 	return r;
 }
 
@@ -755,6 +832,7 @@ static int write_node(struct wctx *w, uint32_t idx, struct vf_err *err)
 	/* without an entry: the root of an empty tree (0755) or lost+found (0700, as mke2fs) */
 	uint32_t perm = e ? e->mode & 07777 : idx == 0 ? 0755 : 0700;
 	int64_t mtime = e ? e->mtime : w->prm->timestamp;
+	bool xattrs_done;
 	int r;
 
 	if (type == VF_TREE_HARDLINK)
@@ -768,6 +846,10 @@ static int write_node(struct wctx *w, uint32_t idx, struct vf_err *err)
 	inode_init(w, (uint16_t)(type_bits(type) | perm), e ? e->uid : 0, e ? e->gid : 0, mtime,
 		   nd->links);
 	ext2fs_inode_alloc_stats2(w->fs, nd->ino, +1, type == VF_TREE_DIR);
+	if ((r = xattrs_sort(w, e, err)))
+		return r;
+	/* in the inode's body from the start: the inode is written once, with them */
+	xattrs_done = !e || !e->n_xattrs || xattrs_inline(w, e);
 
 	switch (type) {
 	case VF_TREE_DIR:
@@ -787,7 +869,7 @@ static int write_node(struct wctx *w, uint32_t idx, struct vf_err *err)
 		r = put_inode(w, nd->ino, err);
 		break;
 	}
-	if (!r)
+	if (!r && !xattrs_done)
 		r = write_xattrs(w, nd->ino, e, err);
 	return r;
 }
@@ -915,6 +997,7 @@ int vf_ext4_populate(ext2_filsys fs, const struct vf_ext4_plan *p,
 		releaser_advance(&w, p->n, true); /* what the last pieces did not take along */
 out:
 	reporter_stop(&w); /* before what its work reads is freed */
+	free(w.xo);
 	free(w.rl.u);
 	free(w.pw);
 	ext2fs_set_alloc_block_callback(fs, NULL, NULL);

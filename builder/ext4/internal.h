@@ -254,4 +254,11 @@ int vf_ext4_xattr_index(const char *name, const char **ret_suffix);
  */
 void vf_ext4_set_inline_extents(bool on);
 
+/**
+ * Whether an inode's xattrs, when they all fit in its body, are written
+ * there directly (the default) or set through libext2fs one by one, which
+ * gives the same bytes: for tests that compare the two.
+ */
+void vf_ext4_set_inline_xattrs(bool on);
+
 #endif

@@ -515,6 +515,121 @@ static void test_inline_extents(void **state)
 	free(p);
 }
 
+/* Write `t` with inline xattrs and through libext2fs; the images must be the same bytes. */
+static void same_both_xattr_ways(const char *dir, struct vf_tree *t,
+				 const struct vf_ext4_opts *o, const char *img)
+{
+	char *other = vf_test_path(dir, "xattr-handle.img");
+	uint8_t *ia, *ib;
+	size_t la, lb;
+
+	t_write(img, t, o);
+	vf_ext4_set_inline_xattrs(false);
+	t_write(other, t, o);
+	vf_ext4_set_inline_xattrs(true);
+	t_fsck_clean(img);
+	ia = vf_test_read_file(img, &la);
+	ib = vf_test_read_file(other, &lb);
+	assert_int_equal(la, lb);
+	for (size_t i = 0; i < la; i += 4096)
+		if (memcmp(ia + i, ib + i, la - i < 4096 ? la - i : 4096))
+			fail_msg("block %zu differs between inline xattrs and libext2fs's", i / 4096);
+	free(ia);
+	free(ib);
+	free(other);
+}
+
+/*
+ * Xattrs written into the inode's body directly, when all of them fit there
+ * (the rest through libext2fs): on every kind of inode, with values of 0 to
+ * 9 bytes (every padding), as many as fit (user.a0 .. user.aN), one too many,
+ * one that fills the room exactly and one 4 bytes over, a large one beside
+ * small ones, an ACL. Each tree is written both ways and
+ * the images compared byte for byte; debugfs reads the values back; and
+ * with 128-byte inodes (no room in the body) both ways agree too.
+ */
+static void test_inline_xattrs(void **state)
+{
+	const char *dir = *state;
+	char *img = vf_test_path(dir, "xattr.img");
+	struct vf_ext4_opts o = t_opts();
+	struct vf_tree *t = t_tree(dir);
+	static const char *const selinux = "system_u:object_r:etc_t:s0";
+	static uint8_t big[700];
+	char name[32], val[16];
+	uint8_t blocks[6 * 4096];
+
+	memset(big, 0x5c, sizeof(big));
+	memset(blocks, 0, sizeof(blocks));
+	for (int k = 0; k < 6; k++)
+		vf_test_data((uint64_t)k + 7, blocks + k * 4096, k % 2 ? 0 : 4096);
+	t_add(t, VF_TREE_DIR, "d", 0755, 0, 0, T_EPOCH, NULL, NULL, 0);
+	t_file(t, "d/file", 0644, "content\n", 8);
+	t_file(t, "d/holes", 0644, blocks, sizeof(blocks));
+	t_add(t, VF_TREE_SYMLINK, "d/fast", 0777, 0, 0, T_EPOCH, "file", NULL, 0);
+	t_add(t, VF_TREE_SYMLINK, "d/slow", 0777, 0, 0, T_EPOCH,
+	      "a-long-target-a-long-target-a-long-target-a-long-target-a-long-target", NULL, 0);
+	t_dev(t, VF_TREE_CHR, "d/null", 1, 3);
+	t_add(t, VF_TREE_FIFO, "d/fifo", 0600, 0, 0, T_EPOCH, NULL, NULL, 0);
+	for (const char *const *p = (const char *const[]){ "", "d", "d/file", "d/holes", "d/fast",
+							   "d/slow", "d/null", "d/fifo", NULL };
+	     *p; p++)
+		t_xattr(t, *p, "security.selinux", selinux, strlen(selinux) + 1);
+	/* every padding of a value, and an empty one */
+	for (int n = 0; n <= 9; n++) {
+		snprintf(name, sizeof(name), "d/v%d", n);
+		t_file(t, name, 0644, "v", 1);
+		memset(val, 'a' + n, sizeof(val));
+		t_xattr(t, name, "user.v", val, (size_t)n);
+		t_xattr(t, name, "trusted.t", val, (size_t)(9 - n));
+	}
+	/* user.a0.. of 4-byte values: 20 + 4 bytes each, 88 bytes of room: three fit, not four */
+	for (int n = 3; n <= 4; n++) {
+		snprintf(name, sizeof(name), "d/many%d", n);
+		t_file(t, name, 0644, "m", 1);
+		for (int i = 0; i < n; i++) {
+			char xn[24];
+
+			snprintf(xn, sizeof(xn), "user.a%d", i);
+			t_xattr(t, name, xn, "1234", 4);
+		}
+	}
+	/* one xattr of 20 + 68 bytes fills the 88 bytes of room exactly; 20 + 72 does not fit */
+	t_file(t, "d/edge88", 0644, "e", 1);
+	t_xattr(t, "d/edge88", "user.x", big, 68);
+	t_file(t, "d/edge92", 0644, "e", 1);
+	t_xattr(t, "d/edge92", "user.x", big, 69);
+	/* too big for the body: to a block, with small ones beside it */
+	t_file(t, "d/big", 0644, "b", 1);
+	t_xattr(t, "d/big", "user.big", big, sizeof(big));
+	t_xattr(t, "d/big", "user.small", "s", 1);
+	t_xattr(t, "d/big", "security.selinux", selinux, strlen(selinux) + 1);
+	t_file(t, "d/acl", 0644, "a", 1);
+	t_xattr(t, "d/acl", "system.posix_acl_access", t_acl, sizeof(t_acl));
+
+	same_both_xattr_ways(dir, t, &o, img);
+	check_ea(dir, img, "d/slow", "security.selinux", selinux, strlen(selinux) + 1);
+	check_ea(dir, img, "d/null", "security.selinux", selinux, strlen(selinux) + 1);
+	for (int n = 0; n <= 9; n++) {
+		snprintf(name, sizeof(name), "d/v%d", n);
+		memset(val, 'a' + n, sizeof(val));
+		if (n)
+			check_ea(dir, img, name, "user.v", val, (size_t)n);
+		if (n != 9)
+			check_ea(dir, img, name, "trusted.t", val, (size_t)(9 - n));
+	}
+	check_ea(dir, img, "d/many3", "user.a2", "1234", 4);
+	check_ea(dir, img, "d/many4", "user.a3", "1234", 4);
+	check_ea(dir, img, "d/big", "user.big", big, sizeof(big));
+	check_ea(dir, img, "d/edge88", "user.x", big, 68);
+	check_ea(dir, img, "d/edge92", "user.x", big, 69);
+
+	o.inode_size = 128;
+	same_both_xattr_ways(dir, t, &o, img);
+	vf_tree_free(t);
+	free(img);
+}
+
 /* A file of `blocks` blocks with every other block non-zero: blocks/2 extents. */
 static void test_fragmented(void **state)
 {
@@ -1066,6 +1181,7 @@ int main(void)
 		vf_test_in_tmpdir(test_two_level_htree),
 		vf_test_in_tmpdir(test_journal),
 		vf_test_in_tmpdir(test_inline_extents),
+		vf_test_in_tmpdir(test_inline_xattrs),
 		vf_test_in_tmpdir(test_fragmented),
 		vf_test_in_tmpdir(test_gathered_writes),
 		vf_test_in_tmpdir(test_on_data),
