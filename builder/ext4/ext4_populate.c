@@ -35,7 +35,6 @@
 #include "builder/tree/store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,14 +243,9 @@ static int data_out(struct wctx *w, const uint8_t *data, blk64_t start, uint64_t
 		    struct vf_err *err)
 {
 	struct reporter *d = &w->rp;
-	errcode_t e;
+	errcode_t e = io_channel_write_blk64(w->fs->io, start, (int)n, data);
 	uint8_t *t;
 
-	/* blocks allocated whole, then written (no error here: the write reports its own) */
-	if (w->prm->data_fd >= 0)
-		(void)fallocate(w->prm->data_fd, 0, (off_t)(w->prm->offset + start * w->bs),
-				(off_t)(n * w->bs));
-	e = io_channel_write_blk64(w->fs->io, start, (int)n, data);
 	if (e)
 		return vf_ext4_errcode(err, e, "cannot write blocks %llu-%llu",
 				       (unsigned long long)start,

@@ -152,7 +152,6 @@ int vf_ext4_params_init(struct vf_ext4_params *p, const struct vf_ext4_opts *opt
 	p->on_data = opts->on_data;
 	p->on_data_ctx = opts->on_data_ctx;
 	p->release_contents = opts->release_contents;
-	p->data_fd = -1;
 	p->inodes = opts->inodes;
 	p->journal = opts->journal;
 	memcpy(p->uuid, opts->uuid, 16);

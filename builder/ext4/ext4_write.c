@@ -161,7 +161,6 @@ int vf_ext4_write(const char *path, const struct vf_tree *t, const struct vf_ext
 	if (!vf_ext4_fits(&need, &g) && (r = does_not_fit(&plan, &prm, &g, err)))
 		goto out;
 
-	prm.data_fd = a.fd;
 	if ((r = vf_ext4_populate(fs, &plan, &prm, err)))
 		goto out;
 	if (opts->in_place) {
