@@ -416,6 +416,20 @@ static void test_journal(void **state)
 	free(img);
 }
 
+/* Two images, block by block: `what` names the two ways they were written. */
+static void same_images(const char *a, const char *b, const char *what)
+{
+	size_t la, lb;
+	uint8_t *ia = vf_test_read_file(a, &la), *ib = vf_test_read_file(b, &lb);
+
+	assert_int_equal(la, lb);
+	for (size_t i = 0; i < la; i += 4096)
+		if (memcmp(ia + i, ib + i, la - i < 4096 ? la - i : 4096))
+			fail_msg("block %zu differs between %s", i / 4096, what);
+	free(ia);
+	free(ib);
+}
+
 /*
  * Count debugfs `ex` lines: extents in the inode (" 0/ 0"), index entries in
  * the inode (" 0/ 1") and extents in leaves (" 1/ 1").
@@ -447,8 +461,8 @@ static void test_inline_extents(void **state)
 	struct vf_tree *t = t_tree(dir);
 	struct vf_ext4_opts o = t_opts();
 	const char *names[9] = { "x1", "x2", "x3", "x4", "x5", "x6", "a4", "b4", "c4" };
-	uint8_t *data[9], *ia, *ib;
-	size_t size[9], la, lb;
+	uint8_t *data[9];
+	size_t size[9];
 	char *out;
 
 	for (int f = 0; f < 9; f++) {
@@ -477,12 +491,7 @@ static void test_inline_extents(void **state)
 	t_write(b, t, &o);
 	vf_ext4_set_inline_extents(true);
 	t_fsck_clean(a);
-	ia = vf_test_read_file(a, &la);
-	ib = vf_test_read_file(b, &lb);
-	assert_int_equal(la, lb);
-	for (size_t i = 0; i < la; i += 4096)
-		if (memcmp(ia + i, ib + i, la - i < 4096 ? la - i : 4096))
-			fail_msg("block %zu differs between inline extents and libext2fs's", i / 4096);
+	same_images(a, b, "inline extents and libext2fs's");
 	for (int f = 0; f < 9; f++) {
 		size_t len;
 		uint8_t *got;
@@ -508,8 +517,6 @@ static void test_inline_extents(void **state)
 		free(data[f]);
 	}
 	vf_tree_free(t);
-	free(ia);
-	free(ib);
 	free(a);
 	free(b);
 	free(p);
@@ -520,22 +527,13 @@ static void same_both_xattr_ways(const char *dir, struct vf_tree *t,
 				 const struct vf_ext4_opts *o, const char *img)
 {
 	char *other = vf_test_path(dir, "xattr-handle.img");
-	uint8_t *ia, *ib;
-	size_t la, lb;
 
 	t_write(img, t, o);
 	vf_ext4_set_inline_xattrs(false);
 	t_write(other, t, o);
 	vf_ext4_set_inline_xattrs(true);
 	t_fsck_clean(img);
-	ia = vf_test_read_file(img, &la);
-	ib = vf_test_read_file(other, &lb);
-	assert_int_equal(la, lb);
-	for (size_t i = 0; i < la; i += 4096)
-		if (memcmp(ia + i, ib + i, la - i < 4096 ? la - i : 4096))
-			fail_msg("block %zu differs between inline xattrs and libext2fs's", i / 4096);
-	free(ia);
-	free(ib);
+	same_images(img, other, "inline xattrs and libext2fs's");
 	free(other);
 }
 

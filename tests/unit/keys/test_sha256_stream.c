@@ -14,22 +14,10 @@
 #include "builder/base/hex.h"
 #include "keys/digest.h"
 #include "keys/internal.h"
+#include "tests/unit/testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* deterministic bytes (xorshift), so a failure can be rerun */
-static void fill(uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-
-	for (size_t i = 0; i < n; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (uint8_t)(x >> 24);
-	}
-}
 
 static void oneshot(const uint8_t *p, size_t n, uint8_t out[32])
 {
@@ -89,7 +77,7 @@ static void pieces(bool hw)
 	uint8_t msg[300], want[32], got[32];
 	struct vf_sha256 s;
 
-	fill(msg, sizeof(msg), 1);
+	vf_test_data(1, msg, sizeof(msg));
 	assert_int_equal(vf_sha256_init_opt(&s, hw), 0);
 	for (size_t len = 0; len <= sizeof(msg); len++) {
 		oneshot(msg, len, want);
@@ -129,8 +117,8 @@ static void pairs(bool hw_a, bool hw_b)
 
 	assert_non_null(a);
 	assert_non_null(b);
-	fill(a, na, 2);
-	fill(b, nb, 3);
+	vf_test_data(2, a, na);
+	vf_test_data(3, b, nb);
 	assert_int_equal(vf_sha256_init_opt(&sa, hw_a), 0);
 	assert_int_equal(vf_sha256_init_opt(&sb, hw_b), 0);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -183,8 +171,8 @@ static void test_long_pair(void **state)
 
 	(void)state;
 	assert_non_null(big);
-	fill(big, n, 4);
-	fill(small, sizeof(small), 5);
+	vf_test_data(4, big, n);
+	vf_test_data(5, small, sizeof(small));
 	oneshot(big, n, w);
 	assert_int_equal(vf_sha256_init(&sb), 0);
 	assert_int_equal(vf_sha256_init(&ss), 0);
