@@ -7,8 +7,9 @@
  * renamed to its digest at the end, or removed when the content is already
  * stored. A buffered content is hashed whole at its end, a spilled one as
  * it arrives; both through the hasher an importer may set (it pairs the
- * content's chunks with a stream of its own, tree_internal.h). Nothing is fsynced: the store is build
- * scratch. Every distinct content is counted against the total limit once.
+ * content's chunks with a stream of its own, tree_internal.h). Nothing is
+ * fsynced: the store is build scratch. Every distinct content is counted
+ * against the total limit once.
  *
  * Pack mode (store.h, for builds): contents up to PACK_MAX bytes are appended
  * to one unlinked pack file instead, so that tens of thousands of small
