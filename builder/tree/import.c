@@ -199,6 +199,9 @@ static void pin_fail(struct pin *p)
 /*
  * Queue a block just read to be hashed. Without a second lane to take it
  * (no SHA-NI), the thread hashes it right away, as before there was one.
+ * The queue cannot overflow: a buffer is queued at most once (it is hashed
+ * before it is read into again: pin_hash_through), and there are at most
+ * PIN_QUEUE buffers.
  */
 static void pin_push(struct pin *p, const uint8_t *buf, size_t len, int slot)
 {
