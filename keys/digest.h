@@ -18,6 +18,7 @@
 
 #include "builder/base/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,9 @@ struct vf_sha256 {
 	uint8_t buf[64];        /**< the partial chunk: len % 64 bytes */
 	struct vf_digest *d;    /**< without SHA-NI: the backend does it all */
 };
+
+/** Whether vf_sha256_update2() interleaves two streams here (SHA-NI), not one after the other. */
+bool vf_sha256_lanes(void);
 
 /** Start a stream. Returns 0 or -ENOMEM. Release with vf_sha256_release(). */
 int vf_sha256_init(struct vf_sha256 *s);

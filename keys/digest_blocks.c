@@ -40,25 +40,6 @@ struct vf_digest_blocks {
 	uint8_t last[2][TAIL_MAX];/* per lane: the block's last bytes, suffix, padding */
 };
 
-static const uint32_t sha256_iv[8] = {
-	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void state_digest(const uint32_t h[8], uint8_t out[32])
-{
-	for (unsigned i = 0; i < 8; i++)
-		put_be32(out + 4 * i, h[i]);
-}
-
 static void hw_plan(struct vf_digest_blocks *h, const uint8_t *prefix, size_t prefix_len,
 		    const uint8_t *suffix, size_t suffix_len)
 {
@@ -66,7 +47,7 @@ static void hw_plan(struct vf_digest_blocks *h, const uint8_t *prefix, size_t pr
 	const uint64_t bits = (uint64_t)(prefix_len + h->block_size + suffix_len) * 8;
 	size_t used, tail_bytes;
 
-	memcpy(h->mid, sha256_iv, sizeof(h->mid));
+	memcpy(h->mid, vf_sha256_iv, sizeof(h->mid));
 	if (whole)
 		vf_sha256_hw_blocks(h->mid, prefix, whole);
 	h->head = prefix_len % CHUNK;
@@ -163,8 +144,8 @@ static void hw_two(struct vf_digest_blocks *h, const uint8_t *a, const uint8_t *
 	memcpy(h->last[0], a + h->tail_from, h->tail_len);
 	memcpy(h->last[1], b + h->tail_from, h->tail_len);
 	vf_sha256_hw_blocks2(sa, h->last[0], sb, h->last[1], h->n_tail);
-	state_digest(sa, out);
-	state_digest(sb, out + 32);
+	vf_sha256_state_digest(sa, out);
+	vf_sha256_state_digest(sb, out + 32);
 }
 
 static void hw_one(struct vf_digest_blocks *h, const uint8_t *a, uint8_t *out)
@@ -180,7 +161,7 @@ static void hw_one(struct vf_digest_blocks *h, const uint8_t *a, uint8_t *out)
 		vf_sha256_hw_blocks(s, a + h->direct_off, h->n_direct);
 	memcpy(h->last[0], a + h->tail_from, h->tail_len);
 	vf_sha256_hw_blocks(s, h->last[0], h->n_tail);
-	state_digest(s, out);
+	vf_sha256_state_digest(s, out);
 }
 
 int vf_digest_blocks_run(struct vf_digest_blocks *h, const uint8_t *blocks, uint64_t count,

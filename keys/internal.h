@@ -165,6 +165,12 @@ void vf_sha256_hw_blocks(uint32_t h[8], const uint8_t *p, size_t n);
 void vf_sha256_hw_blocks2(uint32_t ha[8], const uint8_t *pa, uint32_t hb[8], const uint8_t *pb,
 			  size_t n);
 
+/** SHA-256's initial state (FIPS 180-4), for the SHA-NI paths. */
+extern const uint32_t vf_sha256_iv[8];
+
+/** The digest of a final state: its eight words big-endian into out[32]. */
+void vf_sha256_state_digest(const uint32_t h[8], uint8_t out[32]);
+
 /** vf_sha256_init(), choosing the path: allow_hw false forces the backend (for tests). */
 int vf_sha256_init_opt(struct vf_sha256 *s, bool allow_hw);
 

@@ -14,10 +14,20 @@
 #include <pthread.h>
 #include <string.h>
 
-static const uint32_t H0[8] = {
+const uint32_t vf_sha256_iv[8] = {
 	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 };
+
+void vf_sha256_state_digest(const uint32_t h[8], uint8_t out[32])
+{
+	for (unsigned i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)h[i];
+	}
+}
 
 static pthread_once_t hw_once = PTHREAD_ONCE_INIT;
 static bool hw_ok;
@@ -32,11 +42,17 @@ int vf_sha256_init_opt(struct vf_sha256 *s, bool allow_hw)
 	memset(s, 0, sizeof(*s));
 	pthread_once(&hw_once, hw_probe);
 	if (allow_hw && hw_ok) {
-		memcpy(s->h, H0, sizeof(H0));
+		memcpy(s->h, vf_sha256_iv, sizeof(vf_sha256_iv));
 		return 0;
 	}
 	s->d = vf_digest_new(vf_digest_alg_get("sha256"));
 	return s->d ? 0 : -ENOMEM;
+}
+
+bool vf_sha256_lanes(void)
+{
+	pthread_once(&hw_once, hw_probe);
+	return hw_ok;
 }
 
 int vf_sha256_init(struct vf_sha256 *s)
@@ -48,7 +64,7 @@ int vf_sha256_reset(struct vf_sha256 *s)
 {
 	if (s->d)
 		return vf_digest_reset(s->d) < 0 ? -EIO : 0;
-	memcpy(s->h, H0, sizeof(H0));
+	memcpy(s->h, vf_sha256_iv, sizeof(vf_sha256_iv));
 	s->len = 0;
 	return 0;
 }
@@ -145,11 +161,6 @@ int vf_sha256_final(struct vf_sha256 *s, uint8_t out[32])
 	for (int i = 0; i < 8; i++)
 		s->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
 	vf_sha256_hw_blocks(s->h, s->buf, 1);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(s->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)s->h[i];
-	}
+	vf_sha256_state_digest(s->h, out);
 	return 0;
 }

@@ -400,7 +400,7 @@ static struct pin *pin_new(int fd)
 		p->fd = fd;
 		p->held = -1;
 		/* a second lane costs the importer next to nothing only with SHA-NI */
-		p->pair = p->sha.d == NULL && atomic_load(&pairing);
+		p->pair = vf_sha256_lanes() && atomic_load(&pairing);
 		pthread_mutex_init(&p->mu, NULL);
 		pthread_mutex_init(&p->hmu, NULL);
 		pthread_cond_init(&p->cv, NULL);
