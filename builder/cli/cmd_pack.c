@@ -75,7 +75,7 @@ int cmd_pack(int argc, char **argv)
 	const struct vf_cli_cmd *self = vf_cli_cmd_find("pack");
 	struct vf_pack_opts po = { 0 };
 	struct vf_err err = { 0 };
-	const char *out = NULL, *sde;
+	const char *out = NULL;
 	char hex[2 * 32 + 1];
 	uint8_t sha[32];
 	bool have_mtime = false;
@@ -121,11 +121,8 @@ int cmd_pack(int argc, char **argv)
 	if (!out[0])
 		return vf_cli_usage(self, "-o: empty file name");
 
-	if (!have_mtime && (sde = getenv("SOURCE_DATE_EPOCH")) && sde[0]) {
-		if ((rc = parse_epoch(self, "SOURCE_DATE_EPOCH", sde, &po.mtime)))
-			return rc;
-		have_mtime = true;
-	}
+	if (!have_mtime && (rc = vf_cli_source_date_epoch(&have_mtime, &po.mtime)))
+		return rc;
 	if (have_mtime) {
 		po.clamp_mtime = true;
 	} else {

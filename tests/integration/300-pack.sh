@@ -93,8 +93,16 @@ usage_error "--mtime: '-5' is not a non-negative integer" \
 	"$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst" --mtime -5
 usage_error "--mtime: '9223372036854775808' is too large" \
 	"$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst" --mtime 9223372036854775808
-usage_error "SOURCE_DATE_EPOCH: 'soon' is not a non-negative integer" \
-	env SOURCE_DATE_EPOCH=soon "$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst"
+# a bad SOURCE_DATE_EPOCH is an input error (exit 1), as for every command; --mtime bypasses it
+expect_exit 1 env SOURCE_DATE_EPOCH=soon "$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst"
+expect_err "SOURCE_DATE_EPOCH='soon' is not an integer from 0 to 2^53-1"
+[ ! -e "$TMP/o/p.tar.zst" ] || fail "pack wrote an archive with a bad SOURCE_DATE_EPOCH"
+expect_exit 1 env SOURCE_DATE_EPOCH=9007199254740992 "$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst"
+expect_err "SOURCE_DATE_EPOCH='9007199254740992' is not an integer"
+expect_exit 0 env SOURCE_DATE_EPOCH=soon "$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst" --owner 0:0 --mtime $EPOCH
+listing "$TMP/o/p.tar.zst" | grep -qx -- '-rwxr-xr-x 0/0 8 2023-11-14 22:13 usr/bin/hello' ||
+	{ listing "$TMP/o/p.tar.zst"; fail "--mtime with a bad SOURCE_DATE_EPOCH not applied"; }
+rm -f "$TMP/o/p.tar.zst"
 usage_error "--level: expected 1 to 22, got 23" "$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst" --level 23
 usage_error "--level: expected 1 to 22, got 0" "$VFORGE" pack "$src" -o "$TMP/o/p.tar.zst" --level 0
 usage_error "missing -o" "$VFORGE" pack "$src"
