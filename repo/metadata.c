@@ -356,44 +356,38 @@ bool vf_tuf_keyid_in_use(const struct vf_tuf_md *md, const char *keyid)
 }
 
 int vf_tuf_md_add_key(struct vf_tuf_md *md, const char *role, const struct vf_key *key,
-		      char ret_keyid[65], struct vf_err *err)
+		      const char **ret_keyid, struct vf_err *err)
 {
 	struct role_ref ref;
+	const char *id;
 	char keyid[65], **v;
 	json_t *json = NULL;
 	int r;
 
 	if ((r = find_role_ref(md, role, &ref, err)))
 		return r;
-	if ((r = vf_tuf_key_build_json(key, (void **)&json, err)))
-		return r;
-	if ((r = vf_tuf_keyid_of_json(json, keyid, err))) {
-		json_decref(json);
-		return r;
+	/* a key the set holds (under whatever keyid) keeps its keyid and object */
+	if (!(id = vf_tuf_keys_find_key(ref.keys, key))) {
+		if ((r = vf_tuf_key_build_json(key, (void **)&json, err)))
+			return r;
+		if ((r = vf_tuf_keyid_of_json(json, keyid, err)) ||
+		    (r = vf_tuf_keys_insert_take(ref.keys, keyid, json, err))) /* takes json */
+			return r == -EEXIST ? vf_err_set(err, EEXIST, "keyid %s is already "
+							 "taken by another key", keyid) : r;
+		id = vf_tuf_keys_find(ref.keys, keyid)->keyid;
 	}
 	for (size_t i = 0; i < *ref.n_keyids; i++)
-		if (strcmp((*ref.keyids)[i], keyid) == 0) {
-			json_decref(json);
+		if (strcmp((*ref.keyids)[i], id) == 0)
 			goto done;
-		}
-	if (!(v = realloc(*ref.keyids, (*ref.n_keyids + 1) * sizeof(*v)))) {
-		json_decref(json);
+	if (!(v = realloc(*ref.keyids, (*ref.n_keyids + 1) * sizeof(*v))))
 		return vf_err_set(err, ENOMEM, "out of memory");
-	}
 	*ref.keyids = v;
-	if (!(v[*ref.n_keyids] = strdup(keyid))) {
-		json_decref(json);
+	if (!(v[*ref.n_keyids] = strdup(id)))
 		return vf_err_set(err, ENOMEM, "out of memory");
-	}
-	r = vf_tuf_keys_insert_take(ref.keys, keyid, json, err);
-	if (r && r != -EEXIST) {
-		free(v[*ref.n_keyids]);
-		return r;
-	}
 	(*ref.n_keyids)++;
 done:
 	if (ret_keyid)
-		memcpy(ret_keyid, keyid, 65);
+		*ret_keyid = id;
 	return 0;
 }
 

@@ -308,11 +308,13 @@ const struct vf_tuf_keys *vf_tuf_md_keys(const struct vf_tuf_md *md);
  * Authorise `key` for `role`: in root a top-level role, in targets a
  * delegated role or, when `role` is the succinct name_prefix, the hash bins.
  * Adds the key object to the key set (if new) and its keyid to the role (if
- * not already there); writes the keyid to ret_keyid (may be NULL).
+ * not already there). A key the set already holds under another keyid (one
+ * made by another tool's rule: keyids are opaque) keeps that keyid and key
+ * object. *ret_keyid (may be NULL) points to the keyid, in the key set.
  * Errors: -ENOENT for an unknown role.
  */
 int vf_tuf_md_add_key(struct vf_tuf_md *md, const char *role, const struct vf_key *key,
-		      char ret_keyid[65], struct vf_err *err);
+		      const char **ret_keyid, struct vf_err *err);
 
 /**
  * Remove `keyid` from `role`; the key object goes too once no role uses it.

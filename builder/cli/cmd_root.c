@@ -178,7 +178,8 @@ static int parse_unfinished(const void *text, size_t len, struct vf_tuf_md **ret
 		goto oom;
 	if (!(out = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS)))
 		goto oom;
-	if ((r = vf_tuf_md_parse(out, strlen(out), VF_TUF_ROOT, 0, &md, err)))
+	if ((r = vf_tuf_md_parse(out, strlen(out), VF_TUF_ROOT, VF_TUF_PARSE_OPAQUE_KEYIDS, &md,
+				 err)))
 		goto out;
 	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
 		if (!want[i])
@@ -231,16 +232,47 @@ out:
 	return r;
 }
 
-/* Load root.json (finished or not); errors name the path. */
+/*
+ * Whether root's keyid for key k is the one vforge would give it (the sha256
+ * of the canonical key object as written); into `computed` when it is not.
+ */
+static bool keyid_is_sha256(const struct vf_tuf_key *k, char computed[65])
+{
+	struct vf_err e = { 0 };
+
+	if (vf_tuf_keyid_of_json(k->json, computed, &e))
+		return true; /* nothing to compare with: no warning */
+	return strcmp(computed, k->keyid) == 0;
+}
+
+/*
+ * Keyids are opaque names (TAP 12: python-tuf, go-tuf and tuf-js never
+ * recompute them), so a root made by another keyid rule is read and kept as
+ * it is; but tough, and so Bottlerocket's updog, refuse a keyid that is not
+ * the sha256 of its key object, so each such keyid gets a warning.
+ */
+static void warn_foreign_keyids(const char *path, const struct vf_tuf_md *md)
+{
+	char computed[65];
+
+	for (size_t i = 0; i < md->keys.n; i++)
+		if (!keyid_is_sha256(&md->keys.v[i], computed))
+			fprintf(stderr, "vforge: warning: '%s': keyid %.80s is not the sha256 of its "
+				"key object (%s): kept as an opaque name (TAP 12), but clients that "
+				"check keyids (tough, Bottlerocket's updog) refuse this root\n",
+				path, md->keys.v[i].keyid, computed);
+}
+
+/* Load root.json (finished or not; opaque keyids); errors name the path. */
 static int root_load(const char *path, struct vf_tuf_md **ret, struct vf_err *err)
 {
 	struct vf_buf text = VF_BUF_INIT;
 	struct vf_err e2 = { 0 };
 	int r, r2;
 
-	r = vf_tuf_md_load(path, VF_TUF_ROOT, 0, ret, err);
+	r = vf_tuf_md_load(path, VF_TUF_ROOT, VF_TUF_PARSE_OPAQUE_KEYIDS, ret, err);
 	if (r != -EINVAL)
-		return r;
+		goto out;
 	if (read_file(path, &text, &e2))
 		goto out;
 	r2 = parse_unfinished(text.data, text.len, ret, &e2);
@@ -252,6 +284,8 @@ static int root_load(const char *path, struct vf_tuf_md **ret, struct vf_err *er
 		r = vf_err_prefix(err, "'%s'", path);
 	}
 out:
+	if (!r)
+		warn_foreign_keyids(path, *ret);
 	vf_buf_release(&text);
 	return r;
 }
@@ -683,37 +717,28 @@ static int root_add_key(const struct vf_cli_cmd *self, const struct args *a)
 	struct vf_err err = { 0 };
 	struct vf_tuf_md *md = NULL;
 	struct vf_key *key = NULL;
-	const char *path = a->op[0], *other;
-	char keyid[65], label[4200];
+	const char *path = a->op[0], *keyid = NULL; /* keyid: in md's key set */
 	bool changed = false;
 
 	if (!a->has_roles)
 		return vf_cli_usage(self, "add-key: missing --role ROLE[,ROLE...] (root, targets, "
 				    "snapshot, timestamp)");
-	if (load_public(a->op[1], &key, &err) || vf_tuf_keyid(key, keyid, &err))
+	if (load_public(a->op[1], &key, &err) || root_load(path, &md, &err))
 		goto fail;
-	if (root_load(path, &md, &err))
-		goto fail;
-	other = vf_tuf_keys_find_key(&md->keys, key);
-	if (other && strcmp(other, keyid) != 0) {
-		vf_err_set(&err, EEXIST, "'%s': key %s is already in root under keyid %s (another "
-			   "tool's keyid rule): not adding it twice", path,
-			   vf_cli_key_ref_label(a->op[1], label, sizeof(label)), other);
-		goto fail;
-	}
 	for (int i = 0; i < VF_TUF_N_TOP_ROLES; i++) {
 		struct vf_tuf_role *ro = &md->roles[i];
+		size_t before = ro->n_keyids;
 
 		if (!(a->roles & (1u << i)))
 			continue;
-		if (role_has(ro, keyid)) {
+		if (vf_tuf_md_add_key(md, role_name(i), key, &keyid, &err)) {
+			vf_err_prefix(&err, "'%s'", path);
+			goto fail;
+		}
+		if (ro->n_keyids == before) {
 			fprintf(stderr, "vforge: note: '%s': role %s already lists keyid %s: "
 				"nothing to add\n", path, role_name(i), keyid);
 			continue;
-		}
-		if (vf_tuf_md_add_key(md, role_name(i), key, NULL, &err)) {
-			vf_err_prefix(&err, "'%s'", path);
-			goto fail;
 		}
 		changed = true;
 		fprintf(stderr, "'%s': role %s: added keyid %s (%s); %zu key%s, threshold %llu\n",
@@ -725,7 +750,7 @@ static int root_add_key(const struct vf_cli_cmd *self, const struct args *a)
 		if (root_write(md, path, false, &err))
 			goto fail;
 	}
-	printf("%s\n", keyid);
+	printf("%s\n", keyid ? keyid : "");
 	vf_key_free(key);
 	vf_tuf_md_free(md);
 	return VF_EXIT_OK;
@@ -954,7 +979,8 @@ static int load_previous(const struct args *a, struct vf_tuf_md **prev,
 
 	if (!a->previous)
 		return 0;
-	if ((r = vf_tuf_md_load(a->previous, VF_TUF_ROOT, 0, prev, err)))
+	if ((r = root_load(a->previous, prev, err)) ||
+	    (r = check_finished(a->previous, *prev, "cross-signing with", err)))
 		return r;
 	if ((r = vf_cli_authority_get(*prev, "root", auth, err)))
 		return vf_err_prefix(err, "'%s'", a->previous);
@@ -1253,8 +1279,11 @@ static json_t *report_json(const struct report *rp)
 		for (size_t k = 0; k < ro->n_keyids; k++) {
 			const struct vf_tuf_key *tk = vf_tuf_keys_find(&md->keys, ro->keyids[k]);
 
-			v = json_pack("{s:s, s:s, s:s}", "keyid", ro->keyids[k], "keytype",
-				      tk ? tk->keytype : "?", "scheme", tk ? tk->scheme : "?");
+			char computed[65];
+
+			v = json_pack("{s:s, s:s, s:s, s:b}", "keyid", ro->keyids[k], "keytype",
+				      tk ? tk->keytype : "?", "scheme", tk ? tk->scheme : "?",
+				      "keyid_is_sha256", !tk || keyid_is_sha256(tk, computed));
 			if (!v || json_array_append_new(keys, v))
 				goto fail;
 			if (i == VF_TUF_ROOT - 1 &&

@@ -223,7 +223,8 @@ assert [k["keyid"] for k in r["keys"]] == [a, b, c], r
 assert [k["keytype"] for k in r["keys"]] == ["ed25519", "ecdsa", "rsa"], r
 assert all(k["signature"] == "valid" for k in r["keys"]), r
 assert d["roles"]["timestamp"] == {"threshold": 1, "enough_keys": True, "keys": [
-    {"keyid": c, "keytype": "rsa", "scheme": "rsassa-pss-sha256"}]}, d["roles"]["timestamp"]
+    {"keyid": c, "keytype": "rsa", "scheme": "rsassa-pss-sha256", "keyid_is_sha256": True}]}, \
+    d["roles"]["timestamp"]
 assert [s["status"] for s in d["signatures"]] == ["valid"] * 3, d["signatures"]
 PY
 # --json is deterministic
@@ -394,9 +395,66 @@ build "$TMP/d2"
 cmp "$TMP/d1/root.json" "$TMP/d2/root.json" || fail "the same steps gave different root.json"
 expect_exit 0 "$VFORGE" root verify "$TMP/d1/root.json" --now $NOW
 
+# --- keyids made by another rule are opaque names (TAP 12): read, kept, signed under, warned ----
+python3 - "$TMP/full.json" "$TMP/foreign.json" "$A" "$B" "$C" <<'PY' || fail "making foreign.json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = dict(zip(sys.argv[3:6], ["alice", "bob", "carol"]))
+s = d["signed"]
+s["keys"] = {names[k]: v for k, v in s["keys"].items()}
+for r in s["roles"].values():
+    r["keyids"] = [names[k] for k in r["keyids"]]
+d["signatures"] = []
+json.dump(d, open(sys.argv[2], "w"), indent=1, sort_keys=True)
+open(sys.argv[2], "a").write("\n")
+PY
+expect_exit 3 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW
+expect_out "role root: threshold not met: 0 of 2 valid signatures; needs 2 more of: alice, bob, carol"
+expect_err "warning: '$TMP/foreign.json': keyid alice is not the sha256 of its key object ($A): kept as an opaque name (TAP 12), but clients that check keyids (tough, Bottlerocket's updog) refuse this root"
+expect_err "keyid carol is not the sha256 of its key object ($C)"
+expect_exit 0 "$VFORGE" root sign "$TMP/foreign.json" --key "$TMP/alice.pem" --key "$TMP/carol.pem"
+expect_out "'$TMP/foreign.json': signed with keyid alice (ed25519)"
+expect_out "'$TMP/foreign.json': signed with keyid carol (rsa)"
+expect_err "keyid bob is not the sha256 of its key object ($B)"
+[ "$(jq_py "$TMP/foreign.json" 'sorted(d["signed"]["keys"])')" = "['alice', 'bob', 'carol']" ] ||
+	fail "sign renamed the foreign keyids"
+[ "$(jq_py "$TMP/foreign.json" '[s["keyid"] for s in d["signatures"]]')" = "['alice', 'carol']" ] ||
+	fail "sign did not sign under the foreign keyids"
+same_json "$TMP/foreign.json"
+expect_exit 0 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW --json
+python3 - "$TMP/out" <<'PY' || fail "verify --json of foreign keyids"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ok"] is True, d
+r = d["roles"]["root"]
+assert [(k["keyid"], k["keyid_is_sha256"]) for k in r["keys"]] == [
+    ("alice", False), ("bob", False), ("carol", False)], r
+assert sorted(r["valid"]) == ["alice", "carol"], r
+PY
+cp "$TMP/foreign.json" "$TMP/foreign-signed.json"
+# a key added now gets vforge's keyid beside the foreign ones
+expect_exit 0 "$VFORGE" root add-key "$TMP/foreign.json" "$TMP/dave.pem.pub" --role targets
+expect_exit 3 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW --json
+[ "$(jq_py "$TMP/out" '[(k["keyid"], k["keyid_is_sha256"]) for k in d["roles"]["targets"]["keys"]]')" = \
+  "[('alice', False), ('$D', True)]" ] || fail "add-key among foreign keyids: $(cat "$TMP/out")"
+# a key root holds under a foreign keyid is authorised under that keyid, not added twice
+expect_exit 0 "$VFORGE" root add-key "$TMP/foreign.json" "$TMP/bob.pem.pub" --role targets
+[ "$(cat "$TMP/out")" = bob ] || fail "add-key printed $(cat "$TMP/out"), expected bob"
+expect_err "role targets: added keyid bob (ecdsa)"
+[ "$(jq_py "$TMP/foreign.json" 'sorted(d["signed"]["keys"])')" = "['$D', 'alice', 'bob', 'carol']" ] ||
+	fail "add-key of a key held under a foreign keyid added a key object"
+[ "$(jq_py "$TMP/foreign.json" 'd["signed"]["roles"]["targets"]["keyids"]')" = "['alice', '$D', 'bob']" ] ||
+	fail "targets keyids after adding bob: $(jq_py "$TMP/foreign.json" 'd["signed"]["roles"]["targets"]')"
+# python-tuf's own root whose keyids were made by an older rule: signed by its root key
+VEC=../shared/vectors/tuf
+[ -d "$VEC" ] || fail "missing $VEC (the shared vectors live in ../shared beside the checkout)"
+expect_exit 0 "$VFORGE" root verify "$VEC/python-tuf/fishy_rolenames/metadata/1.root.json" --now $NOW
+expect_out "1 of threshold 1 valid signature"
+expect_err "keyid 72b70899257dc30b596af3a9fe141a924af821aff28ed58d1aea0db9f70a70f7 is not the sha256 of its key object"
+
 # --- independent check: securesystemslib verifies every signature vforge made -------------
 if /usr/bin/python3 -c 'import securesystemslib.keys' 2>/dev/null; then
-	for f in "$TMP/full.json" "$TMP/d1/root.json"; do
+	for f in "$TMP/full.json" "$TMP/d1/root.json" "$TMP/foreign-signed.json"; do
 		"$VFORGE" root verify "$f" --now $NOW --json >"$TMP/v.json" || fail "verify $f"
 		/usr/bin/python3 - "$f" "$TMP/v.json" <<'PY' || fail "securesystemslib does not verify $f"
 import hashlib, json, sys
@@ -408,7 +466,11 @@ data = F.encode_canonical(d["signed"]).encode()
 assert json.load(open(sys.argv[2]))["signed_sha256"] == hashlib.sha256(data).hexdigest()
 assert d["signatures"], "no signatures"
 for s in d["signatures"]:
-    k = dict(d["signed"]["keys"][s["keyid"]], keyid=s["keyid"])
+    # securesystemslib wants hex keyids; opaque ones are only names here
+    hexid = s["keyid"] if all(c in "0123456789abcdef" for c in s["keyid"]) else \
+        hashlib.sha256(s["keyid"].encode()).hexdigest()
+    k = dict(d["signed"]["keys"][s["keyid"]], keyid=hexid)
+    s = dict(s, keyid=hexid)
     assert K.verify_signature(k, s, data), (k["keytype"], s["keyid"])
     t = dict(s, sig=s["sig"][:-2] + ("00" if s["sig"][-2:] != "00" else "01"))
     try:

@@ -500,7 +500,7 @@ static void test_build_root(void **state)
 	struct vf_key *key = ed_key();
 	struct vf_buf out = VF_BUF_INIT;
 	struct vf_err err = { 0 };
-	char keyid[65];
+	const char *id;
 
 	(void)state;
 	assert_non_null(md);
@@ -513,8 +513,8 @@ static void test_build_root(void **state)
 	assert_int_equal(vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, &out, &err), -EINVAL);
 	assert_int_equal(out.len, 0);
 	for (int t = VF_TUF_ROOT; t <= VF_TUF_TIMESTAMP; t++) {
-		assert_int_equal(vf_tuf_md_add_key(md, vf_tuf_type_name(t), key, keyid, &err), 0);
-		assert_string_equal(keyid, ED_KEYID);
+		assert_int_equal(vf_tuf_md_add_key(md, vf_tuf_type_name(t), key, &id, &err), 0);
+		assert_string_equal(id, ED_KEYID);
 	}
 	/* adding again changes nothing */
 	assert_int_equal(vf_tuf_md_add_key(md, "root", key, NULL, &err), 0);
@@ -565,6 +565,61 @@ static void test_build_root(void **state)
 	vf_buf_release(&out);
 	vf_key_free(key);
 	vf_tuf_md_free(md);
+}
+
+/* Keyids are opaque: a key held under another tool's keyid keeps it; a keyid taken is refused. */
+static void test_add_key_opaque(void **state)
+{
+	json_t *doc = doc_of(root_json), *keys, *roles, *role;
+	struct vf_tuf_md *md;
+	struct vf_key *key = ed_key();
+	struct vf_err err = { 0 };
+	const char *id = NULL, *name;
+	char *text;
+
+	(void)state;
+	keys = json_object_get(json_object_get(doc, "signed"), "keys");
+	roles = json_object_get(json_object_get(doc, "signed"), "roles");
+	assert_int_equal(json_object_set(keys, "alias", json_object_get(keys, ED_KEYID)), 0);
+	assert_int_equal(json_object_del(keys, ED_KEYID), 0);
+	json_object_foreach(roles, name, role)
+		assert_int_equal(json_object_set_new(role, "keyids", json_pack("[s]", "alias")), 0);
+	assert_non_null(text = json_dumps(doc, JSON_COMPACT));
+	md = parse(text, VF_TUF_ROOT, VF_TUF_PARSE_OPAQUE_KEYIDS);
+	free(text);
+	assert_int_equal(vf_tuf_md_remove_key(md, "targets", "alias", &err), 0);
+	assert_int_equal(md->roles[VF_TUF_TARGETS - 1].n_keyids, 0);
+	assert_int_equal(md->keys.n, 1); /* root still lists it */
+	assert_int_equal(vf_tuf_md_add_key(md, "targets", key, &id, &err), 0);
+	assert_string_equal(id, "alias");
+	assert_int_equal(md->keys.n, 1);
+	assert_int_equal(md->roles[VF_TUF_TARGETS - 1].n_keyids, 1);
+	assert_string_equal(md->roles[VF_TUF_TARGETS - 1].keyids[0], "alias");
+	/* again: nothing changes */
+	assert_int_equal(vf_tuf_md_add_key(md, "targets", key, &id, &err), 0);
+	assert_string_equal(id, "alias");
+	assert_int_equal(md->roles[VF_TUF_TARGETS - 1].n_keyids, 1);
+	vf_tuf_md_free(md);
+
+	/* another key's object under the keyid this key would get */
+	assert_int_equal(json_object_set_new(keys, ED_KEYID,
+					     json_pack("{s:s, s:s, s:{s:s}}", "keytype", "ed25519",
+						       "scheme", "ed25519", "keyval", "public", H64)),
+			 0);
+	assert_int_equal(json_object_del(keys, "alias"), 0);
+	json_object_foreach(roles, name, role)
+		assert_int_equal(json_object_set_new(role, "keyids", json_pack("[s]", ED_KEYID)), 0);
+	assert_non_null(text = json_dumps(doc, JSON_COMPACT));
+	md = parse(text, VF_TUF_ROOT, VF_TUF_PARSE_OPAQUE_KEYIDS);
+	free(text);
+	assert_int_equal(vf_tuf_md_remove_key(md, "targets", ED_KEYID, &err), 0);
+	assert_int_equal(vf_tuf_md_add_key(md, "targets", key, &id, &err), -EEXIST);
+	vf_test_assert_contains(err.msg, "keyid " ED_KEYID " is already taken by another key");
+	assert_int_equal(md->roles[VF_TUF_TARGETS - 1].n_keyids, 0);
+	assert_string_equal(md->keys.v[0].public_text, H64);
+	vf_tuf_md_free(md);
+	json_decref(doc);
+	vf_key_free(key);
 }
 
 static void test_build_targets(void **state)
@@ -1471,6 +1526,7 @@ int main(void)
 		cmocka_unit_test(test_refuse_delegations),
 		cmocka_unit_test(test_refuse_meta),
 		cmocka_unit_test(test_build_root),
+		cmocka_unit_test(test_add_key_opaque),
 		cmocka_unit_test(test_build_targets),
 		cmocka_unit_test(test_build_snapshot_timestamp),
 		vf_test_in_tmpdir(test_save_and_load),
