@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@ struct vf_digest_alg {
 	size_t size;
 	const EVP_MD *(*md)(void);
 };
+
 
 struct vf_digest {
 	const struct vf_digest_alg *alg;
@@ -24,6 +26,31 @@ static const struct vf_digest_alg algs[] = {
 	{ "sha384", 48, EVP_sha384 },
 	{ "sha512", 64, EVP_sha512 },
 };
+
+/* Process-wide: so that hashing a short buffer is not mostly its setup. */
+static const EVP_MD *fetched[sizeof(algs) / sizeof(algs[0])];
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+/*
+ * OpenSSL 3 looks a legacy EVP_MD (EVP_sha256()) up in its provider tables,
+ * under a lock, on every EVP_DigestInit_ex; an EVP_MD fetched once is used
+ * as it is. Not freed: they live as long as the process (reachable, so no
+ * leak report). Where a fetch fails the legacy one is used.
+ */
+static void fetch_all(void)
+{
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+		fetched[i] = EVP_MD_fetch(NULL, algs[i].name, NULL);
+}
+
+static const EVP_MD *md_of(const struct vf_digest_alg *alg)
+{
+	const EVP_MD *m;
+
+	pthread_once(&fetch_once, fetch_all);
+	m = fetched[alg - algs];
+	return m ? m : alg->md();
+}
 
 const struct vf_digest_alg *vf_digest_alg_get(const char *name)
 {
@@ -70,7 +97,7 @@ void vf_digest_free(struct vf_digest *d)
 
 int vf_digest_reset(struct vf_digest *d)
 {
-	return EVP_DigestInit_ex(d->ctx, d->alg->md(), NULL) == 1 ? 0 : -EIO;
+	return EVP_DigestInit_ex(d->ctx, md_of(d->alg), NULL) == 1 ? 0 : -EIO;
 }
 
 int vf_digest_update(struct vf_digest *d, const void *data, size_t len)
@@ -97,16 +124,23 @@ int vf_digest_copy(struct vf_digest *dst, const struct vf_digest *src)
 int vf_digest_buffer(const struct vf_digest_alg *alg, const void *data, size_t len,
 		     uint8_t *out)
 {
-	struct vf_digest *d = vf_digest_new(alg);
-	int r;
+	unsigned int n = 0;
 
-	if (!d)
-		return -ENOMEM;
-	r = vf_digest_update(d, data, len);
-	if (!r)
-		r = vf_digest_final(d, out);
-	vf_digest_free(d);
-	return r;
+	/* SHA-256 on SHA-NI: vforge's own rounds, no context to allocate */
+	if (alg->md == EVP_sha256 && vf_sha256_lanes()) {
+		struct vf_sha256 s;
+		int r = vf_sha256_init(&s);
+
+		if (!r)
+			r = vf_sha256_update(&s, data, len);
+		if (!r)
+			r = vf_sha256_final(&s, out);
+		vf_sha256_release(&s);
+		return r;
+	}
+	if (EVP_Digest(data, len, out, &n, md_of(alg), NULL) != 1 || n != alg->size)
+		return -EIO;
+	return 0;
 }
 
 int vf_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,

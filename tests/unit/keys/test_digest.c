@@ -8,6 +8,8 @@
 #include "builder/base/hex.h"
 #include "keys/digest.h"
 
+#include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void hex_of(const uint8_t *d, size_t n, char *out)
@@ -77,6 +79,57 @@ static void test_copy_and_reset(void **state)
 	vf_digest_free(NULL);
 }
 
+/*
+ * One-shot digests (SHA-256 through vforge's SHA-NI rounds where the CPU has
+ * them, every other through a fetched OpenSSL digest) equal OpenSSL's own
+ * EVP_Digest with the legacy EVP_MD, for every length to 300 and a few long
+ * ones, from every alignment; and a stream fed the same bytes agrees.
+ */
+static void test_one_shot_lengths(void **state)
+{
+	static const char *const names[] = { "sha1", "sha256", "sha384", "sha512" };
+	const EVP_MD *(*const mds[])(void) = { EVP_sha1, EVP_sha256, EVP_sha384, EVP_sha512 };
+	const size_t big[] = { 511, 4096, 65537, 1000003 };
+	uint8_t *data = malloc(1000003 + 8);
+
+	(void)state;
+	assert_non_null(data);
+	for (size_t i = 0; i < 1000003 + 8; i++)
+		data[i] = (uint8_t)(i * 131 + (i >> 9));
+	for (size_t a = 0; a < 4; a++) {
+		const struct vf_digest_alg *alg = vf_digest_alg_get(names[a]);
+
+		for (size_t k = 0; k < 300 + 4; k++) {
+			size_t len = k < 300 ? k : big[k - 300];
+
+			for (size_t off = 0; off < (len < 300 ? 8u : 2u); off++) {
+				uint8_t got[VF_DIGEST_MAX], want[EVP_MAX_MD_SIZE];
+				unsigned int n = 0;
+
+				assert_int_equal(vf_digest_buffer(alg, data + off, len, got), 0);
+				assert_int_equal(EVP_Digest(data + off, len, want, &n, mds[a](), NULL), 1);
+				assert_int_equal(n, vf_digest_alg_size(alg));
+				if (memcmp(got, want, n) != 0)
+					fail_msg("%s of %zu bytes at offset %zu differs", names[a], len,
+						 off);
+			}
+		}
+	}
+	{
+		struct vf_sha256 st;
+		uint8_t d1[32], d2[32];
+
+		assert_int_equal(vf_sha256_init(&st), 0);
+		assert_int_equal(vf_sha256_update(&st, data, 100), 0);
+		assert_int_equal(vf_sha256_update(&st, data + 100, 900), 0);
+		assert_int_equal(vf_sha256_final(&st, d1), 0);
+		vf_sha256_release(&st);
+		assert_int_equal(vf_digest_buffer(vf_digest_alg_get("sha256"), data, 1000, d2), 0);
+		assert_memory_equal(d1, d2, 32);
+	}
+	free(data);
+}
+
 /* RFC 4231 test cases 1, 2 and 6 (a key longer than the block). */
 static void test_hmac_rfc4231(void **state)
 {
@@ -118,6 +171,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_digests),
 		cmocka_unit_test(test_copy_and_reset),
+		cmocka_unit_test(test_one_shot_lengths),
 		cmocka_unit_test(test_hmac_rfc4231),
 		cmocka_unit_test(test_random),
 	};
