@@ -22,6 +22,7 @@
 
 #include "builder/base/err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,6 +100,13 @@ int vf_signer_open(const char *ref, struct vf_signer **ret, struct vf_err *err);
 
 /** The signer's public key (owned by the signer). */
 const struct vf_key *vf_signer_key(const struct vf_signer *s);
+
+/**
+ * Whether several threads may sign with `s` at once: a key file's key (in
+ * memory) may; a PKCS#11 session or an external command signs one message at
+ * a time.
+ */
+bool vf_signer_is_concurrent(const struct vf_signer *s);
 
 /** Sign `msg`; *ret_sig is malloc'd (raw bytes: 64 for ed25519, DER for ECDSA, k bytes for RSA). */
 int vf_signer_sign(struct vf_signer *s, const void *msg, size_t len, uint8_t **ret_sig,

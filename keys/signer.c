@@ -128,6 +128,11 @@ const struct vf_key *vf_signer_key(const struct vf_signer *s)
 	return s->key;
 }
 
+bool vf_signer_is_concurrent(const struct vf_signer *s)
+{
+	return s->kind == VF_SIGNER_PEM;
+}
+
 void vf_signer_set_timeout(struct vf_signer *s, unsigned timeout_ms)
 {
 	s->timeout_ms = timeout_ms ? timeout_ms : VF_KEYS_EXEC_TIMEOUT_MS;

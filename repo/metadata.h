@@ -418,6 +418,18 @@ int vf_tuf_md_sign(struct vf_tuf_md *md, struct vf_signer *const *signers, size_
 		   struct vf_err *err);
 
 /**
+ * vf_tuf_md_sign() of each of the n_md documents with the same signers, on up
+ * to `threads` threads when every signer may sign concurrently
+ * (vf_signer_is_concurrent()), else one after the other. The documents are
+ * signed as they would be one by one (the same bytes whatever the threads).
+ * On failure the error is the lowest-numbered failing document's, prefixed
+ * with its index: documents before it are signed, later ones may be.
+ */
+int vf_tuf_md_sign_many(struct vf_tuf_md *const *mds, size_t n_md,
+			struct vf_signer *const *signers, size_t n, unsigned threads,
+			struct vf_err *err);
+
+/**
  * Add (or replace) a signature made elsewhere, e.g. offline over
  * vf_tuf_md_format_signed(). Not verified here: use vf_tuf_verify().
  */

@@ -473,6 +473,101 @@ static void test_hash_bin_roles(void **state)
 	vf_tuf_md_free(bin);
 }
 
+/* ---- many documents at once -------------------------------------------------------------- */
+
+#define N_DOCS 40
+
+/* Document i: a bin with i + 1 targets (a different signed part each). */
+static struct vf_tuf_md *make_bin(size_t i)
+{
+	struct vf_tuf_md *md = vf_tuf_md_new(VF_TUF_TARGETS);
+	struct vf_tuf_hashes h;
+	struct vf_err err = { 0 };
+
+	assert_non_null(md);
+	md->expires = EXPIRES;
+	md->version = i + 1;
+	for (size_t k = 0; k <= i; k++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "bin/%zu/target-%zu", i, k);
+		assert_int_equal(vf_tuf_hashes_build(path, strlen(path), false, &h, &err), 0);
+		assert_int_equal(vf_tuf_targets_add_target(md, path, k, &h, NULL, &err), 0);
+	}
+	return md;
+}
+
+static char *pretty(const struct vf_tuf_md *md)
+{
+	struct vf_buf b = VF_BUF_INIT;
+	struct vf_err err = { 0 };
+	char *s;
+
+	if (vf_tuf_md_format(md, VF_TUF_FORMAT_PRETTY, &b, &err))
+		fail_msg("%s", err.msg);
+	assert_non_null(s = strndup((char *)b.data, b.len));
+	vf_buf_release(&b);
+	return s;
+}
+
+/*
+ * vf_tuf_md_sign_many gives every document the bytes vf_tuf_md_sign gives it
+ * (ed25519 is deterministic), on 1, 2 or 8 threads; the signatures verify; a
+ * failing document is named, the lowest first.
+ */
+static void test_sign_many(void **state)
+{
+	struct vf_tuf_md *one[N_DOCS], *many[N_DOCS], *targets = vf_tuf_md_new(VF_TUF_TARGETS);
+	struct vf_signer *both[2] = { fx.s[0], fx.s[3] };
+	const unsigned threads[] = { 1, 2, 8 };
+	struct vf_err err = { 0 };
+
+	(void)state;
+	assert_true(vf_signer_is_concurrent(fx.s[0]));
+	targets->expires = EXPIRES;
+	assert_int_equal(vf_tuf_targets_set_succinct(targets, "bins", 6, &err), 0);
+	assert_int_equal(vf_tuf_md_add_key(targets, "bins", key(0), NULL, &err), 0);
+	assert_int_equal(vf_tuf_md_add_key(targets, "bins", key(3), NULL, &err), 0);
+	for (size_t i = 0; i < N_DOCS; i++) {
+		one[i] = make_bin(i);
+		assert_int_equal(vf_tuf_md_sign(one[i], both, 2, &err), 0);
+	}
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		for (size_t i = 0; i < N_DOCS; i++)
+			many[i] = make_bin(i);
+		if (vf_tuf_md_sign_many(many, N_DOCS, both, 2, threads[t], &err))
+			fail_msg("%u threads: %s", threads[t], err.msg);
+		for (size_t i = 0; i < N_DOCS; i++) {
+			char *a = pretty(one[i]), *b = pretty(many[i]);
+
+			assert_int_equal(many[i]->n_sigs, 2);
+			if (strcmp(a, b) != 0)
+				fail_msg("%u threads: document %zu differs", threads[t], i);
+			assert_int_equal(verify(targets, "bins-00", many[i], 0), 2);
+			free(a);
+			free(b);
+			vf_tuf_md_free(many[i]);
+		}
+	}
+	/* documents 7 and 23 cannot be signed (version beyond 2^53 - 1): 7 is reported */
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		for (size_t i = 0; i < N_DOCS; i++)
+			many[i] = make_bin(i);
+		many[7]->version = many[23]->version = (uint64_t)1 << 53;
+		assert_int_equal(vf_tuf_md_sign_many(many, N_DOCS, both, 2, threads[t], &err),
+				 -ERANGE);
+		vf_test_assert_contains(err.msg, "document 7: ");
+		for (size_t i = 0; i < 7; i++)
+			assert_int_equal(many[i]->n_sigs, 2);
+		assert_int_equal(many[7]->n_sigs, 0);
+		for (size_t i = 0; i < N_DOCS; i++)
+			vf_tuf_md_free(many[i]);
+	}
+	for (size_t i = 0; i < N_DOCS; i++)
+		vf_tuf_md_free(one[i]);
+	vf_tuf_md_free(targets);
+}
+
 /* ---- an independent verifier ---------------------------------------------------------- */
 
 /* securesystemslib (Debian's python3-securesystemslib) re-encodes `signed` with its
@@ -543,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_external_signature),
 		cmocka_unit_test(test_delegated_roles),
 		cmocka_unit_test(test_hash_bin_roles),
+		cmocka_unit_test(test_sign_many),
 		vf_test_in_tmpdir(test_securesystemslib_verifies),
 	};
 
