@@ -256,24 +256,30 @@ static int flush_group(struct vf_repo *r, const struct group *g, bool *checked,
 		       struct vf_err *err)
 {
 	const struct vf_tuf_succinct *s = vf_repo_bins(r);
-	int rc;
+	size_t *idx = NULL, k = 0;
+	int rc = 0;
 
 	for (size_t i = 0; i < r->n_roles; i++) {
 		const struct vf_repo_role *ro = &r->roles[i];
-		uint32_t idx;
+		uint32_t b;
 
 		if (!ro->changed || ro->removed || ro->unloaded ||
-		    !vf_tuf_succinct_has_role(s, ro->name, &idx) || idx < g->lo || idx >= g->hi)
+		    !vf_tuf_succinct_has_role(s, ro->name, &b) || b < g->lo || b >= g->hi)
 			continue;
-		if (!*checked) {
-			if ((rc = vf_repo_publish_check(r, signers, n, refresh, true, err)))
-				return rc;
-			*checked = true;
-		}
-		if ((rc = vf_repo_flush_role(r, i, signers, n, err)))
-			return rc;
+		if (!idx && !(idx = calloc(r->n_roles, sizeof(*idx))))
+			return vf_err_set(err, ENOMEM, "out of memory");
+		idx[k++] = i;
 	}
-	return 0;
+	if (k && !*checked) {
+		if ((rc = vf_repo_publish_check(r, signers, n, refresh, true, err)))
+			goto out;
+		*checked = true;
+	}
+	if (k)
+		rc = vf_repo_flush_roles(r, idx, k, signers, n, err);
+out:
+	free(idx);
+	return rc;
 }
 
 int vf_repo_publish_dirs(struct vf_repo *r, const char *const *dirs, size_t n_dirs,

@@ -155,12 +155,13 @@ int vf_repo_publish_check(struct vf_repo *r, struct vf_signer *const *signers, s
 			  unsigned refresh, bool roles_changing, struct vf_err *err);
 
 /**
- * Sign the changed delegated role roles[i] (version + 1 and the targets
- * expiry, unless signed offline) with every authorised signer, write it to a
- * temporary file of the pending batch, set its snapshot entry, and unload
- * it. Call vf_repo_publish_check() first.
+ * Sign the changed delegated roles roles[idx[0..k)] (version + 1 and the
+ * targets expiry, unless signed offline) with every authorised signer (on
+ * every CPU when the signers allow it), write each to a temporary file of
+ * the pending batch, set their snapshot entries (in idx's order), and unload
+ * them. Call vf_repo_publish_check() first.
  */
-int vf_repo_flush_role(struct vf_repo *r, size_t i, struct vf_signer *const *signers, size_t n,
-		       struct vf_err *err);
+int vf_repo_flush_roles(struct vf_repo *r, const size_t *idx, size_t k,
+			struct vf_signer *const *signers, size_t n, struct vf_err *err);
 
 #endif

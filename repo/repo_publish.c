@@ -8,6 +8,7 @@
 
 #include "builder/base/fs.h"
 #include "builder/base/hex.h"
+#include "builder/base/parallel.h"
 #include "keys/digest.h"
 #include "repo/cjson.h"
 #include "repo/internal.h"
@@ -149,6 +150,81 @@ static int sign_doc(const struct vf_repo_authority *au, struct vf_tuf_md *md, bo
 out:
 	vf_tuf_verify_result_release(&res);
 	vf_buf_release(&canon);
+	return rc;
+}
+
+/*
+ * The changed targets-type roles roles[idx[0..k)] get their version and
+ * expiry (unless signed offline) and are signed, on every CPU when the
+ * signers allow it (vf_signer_is_concurrent()). The roles must be loaded. On
+ * failure the error is the lowest-numbered failing role's; every role's
+ * authority is looked up first, so the roles array does not move meanwhile.
+ */
+struct sign_job {
+	struct vf_tuf_md *md;
+	bool keep;
+	struct vf_repo_authority au;
+	const char **ids; /* n slots of scratch */
+	int rc;
+	struct vf_err err;
+};
+
+struct sign_jobs {
+	struct sign_job *v;
+	struct vf_signer *const *signers;
+	size_t n;
+};
+
+static void sign_job_run(void *ctx, size_t k)
+{
+	struct sign_jobs *js = ctx;
+	struct sign_job *j = &js->v[k];
+
+	j->rc = sign_doc(&j->au, j->md, j->keep, js->signers, js->n, j->ids, &j->err);
+}
+
+static int sign_roles(struct vf_repo *r, const size_t *idx, size_t k,
+		      struct vf_signer *const *signers, size_t n, struct vf_err *err)
+{
+	struct sign_jobs js = { .signers = signers, .n = n };
+	const char **ids = NULL;
+	unsigned threads = vf_parallel_cpus();
+	int rc = 0;
+
+	if (!k)
+		return 0;
+	js.v = calloc(k, sizeof(*js.v));
+	ids = calloc(k * (n ? n : 1), sizeof(*ids));
+	if (!js.v || !ids) {
+		rc = vf_err_set(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < k; j++) {
+		struct vf_repo_role *ro = &r->roles[idx[j]];
+
+		if (!ro->presigned) {
+			ro->md->version++;
+			ro->md->expires = expiry_of(r, VF_TUF_TARGETS);
+		}
+		if ((rc = vf_repo_authority_of(r, ro->name, &js.v[j].au, err)))
+			goto out;
+		js.v[j].ids = ids + j * (n ? n : 1);
+	}
+	/* the lookups may have loaded roles (the array moves): take the documents now */
+	for (size_t j = 0; j < k; j++) {
+		js.v[j].md = r->roles[idx[j]].md;
+		js.v[j].keep = r->roles[idx[j]].presigned;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!vf_signer_is_concurrent(signers[i]))
+			threads = 1;
+	vf_parallel_run(k, threads, sign_job_run, &js);
+	for (size_t j = 0; j < k && !rc; j++)
+		if ((rc = js.v[j].rc))
+			*err = js.v[j].err;
+out:
+	free(ids);
+	free(js.v);
 	return rc;
 }
 
@@ -542,47 +618,43 @@ int vf_repo_publish_check(struct vf_repo *r, struct vf_signer *const *signers, s
 	return rc;
 }
 
-int vf_repo_flush_role(struct vf_repo *r, size_t i, struct vf_signer *const *signers, size_t n,
-		       struct vf_err *err)
+int vf_repo_flush_roles(struct vf_repo *r, const size_t *idx, size_t k,
+			struct vf_signer *const *signers, size_t n, struct vf_err *err)
 {
-	struct vf_repo_role *ro = &r->roles[i];
-	struct vf_repo_authority au;
-	struct vf_tuf_hashes h;
-	char *meta_name = NULL;
-	const char **ids;
-	uint64_t len = 0;
 	int rc;
 
-	assert(ro->md && ro->changed && !ro->removed && !ro->unloaded);
-	ids = calloc(n ? n : 1, sizeof(*ids));
-	if (!ids || asprintf(&meta_name, "%s.json", ro->name) < 0) {
-		free(ids);
-		return vf_err_set(err, ENOMEM, "out of memory");
+	for (size_t j = 0; j < k; j++) {
+		const struct vf_repo_role *ro = &r->roles[idx[j]];
+
+		assert(ro->md && ro->changed && !ro->removed && !ro->unloaded);
+		(void)ro;
 	}
-	if (mkdir(r->mdir, 0755) < 0 && errno != EEXIST) {
-		rc = vf_err_sys(err, errno, "cannot create '%s'", r->mdir);
-		goto out;
+	if (mkdir(r->mdir, 0755) < 0 && errno != EEXIST)
+		return vf_err_sys(err, errno, "cannot create '%s'", r->mdir);
+	if ((rc = sign_roles(r, idx, k, signers, n, err)))
+		return rc;
+	/* in order: the batch and the snapshot entries are the same whatever the threads */
+	for (size_t j = 0; j < k; j++) {
+		struct vf_repo_role *ro = &r->roles[idx[j]];
+		struct vf_tuf_hashes h;
+		char *meta_name = NULL;
+		uint64_t len = 0;
+
+		if (asprintf(&meta_name, "%s.json", ro->name) < 0)
+			return vf_err_set(err, ENOMEM, "out of memory");
+		rc = write_md(r, ro->name, ro->md, NULL, &len, &h, &r->pending, err);
+		if (!rc)
+			rc = vf_tuf_md_set_meta(r->snapshot, meta_name, ro->md->version,
+						(int64_t)len, &h, err);
+		free(meta_name);
+		if (rc)
+			return rc;
+		vf_tuf_md_free(ro->md);
+		ro->md = NULL;
+		ro->unloaded = true;
+		ro->changed = ro->presigned = false;
 	}
-	if (!ro->presigned) {
-		ro->md->version++;
-		ro->md->expires = expiry_of(r, VF_TUF_TARGETS);
-	}
-	if ((rc = vf_repo_authority_of(r, ro->name, &au, err)))
-		goto out;
-	ro = &r->roles[i]; /* the lookup may have loaded roles (the array moves) */
-	if ((rc = sign_doc(&au, ro->md, ro->presigned, signers, n, ids, err)) ||
-	    (rc = write_md(r, ro->name, ro->md, NULL, &len, &h, &r->pending, err)) ||
-	    (rc = vf_tuf_md_set_meta(r->snapshot, meta_name, ro->md->version, (int64_t)len, &h,
-				     err)))
-		goto out;
-	vf_tuf_md_free(ro->md);
-	ro->md = NULL;
-	ro->unloaded = true;
-	ro->changed = ro->presigned = false;
-out:
-	free(meta_name);
-	free(ids);
-	return rc;
+	return 0;
 }
 
 int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t n,
@@ -607,18 +679,19 @@ int vf_repo_publish(struct vf_repo *r, struct vf_signer *const *signers, size_t 
 		goto out;
 
 	/* sign the targets-type documents in memory first: nothing written yet */
-	for (size_t i = 0; i < r->n_roles; i++) {
-		struct vf_repo_role *ro = &r->roles[i];
-		struct vf_repo_authority au;
+	{
+		size_t *idx = calloc(r->n_roles ? r->n_roles : 1, sizeof(*idx)), k = 0;
 
-		if (!ro->changed || ro->removed)
-			continue;
-		if (!ro->presigned) {
-			ro->md->version++;
-			ro->md->expires = expiry_of(r, VF_TUF_TARGETS);
+		if (!idx) {
+			rc = vf_err_set(err, ENOMEM, "out of memory");
+			goto out;
 		}
-		if ((rc = vf_repo_authority_of(r, ro->name, &au, err)) ||
-		    (rc = sign_doc(&au, ro->md, ro->presigned, signers, n, ids, err)))
+		for (size_t i = 0; i < r->n_roles; i++)
+			if (r->roles[i].changed && !r->roles[i].removed)
+				idx[k++] = i;
+		rc = sign_roles(r, idx, k, signers, n, err);
+		free(idx);
+		if (rc)
 			goto out;
 	}
 	if (mask & VF_REPO_ROLE(VF_TUF_TARGETS)) {
