@@ -245,11 +245,15 @@ static bool keyid_is_sha256(const struct vf_tuf_key *k, char computed[65])
 	return strcmp(computed, k->keyid) == 0;
 }
 
+#define FOREIGN_KEYID "keyid %.80s is not the sha256 of its key object (%s)"
+#define FOREIGN_WHY "clients that check keyids (tough, Bottlerocket's updog) refuse this root"
+
 /*
  * Keyids are opaque names (TAP 12: python-tuf, go-tuf and tuf-js never
- * recompute them), so a root made by another keyid rule is read and kept as
- * it is; but tough, and so Bottlerocket's updog, refuse a keyid that is not
- * the sha256 of its key object, so each such keyid gets a warning.
+ * recompute them), so a root made by another keyid rule is read, edited and
+ * signed with its keyids as they are; but tough, and so Bottlerocket's
+ * updog, refuse a keyid that is not the sha256 of its key object: each such
+ * keyid gets a warning here, and is a problem for `root verify`.
  */
 static void warn_foreign_keyids(const char *path, const struct vf_tuf_md *md)
 {
@@ -257,14 +261,13 @@ static void warn_foreign_keyids(const char *path, const struct vf_tuf_md *md)
 
 	for (size_t i = 0; i < md->keys.n; i++)
 		if (!keyid_is_sha256(&md->keys.v[i], computed))
-			fprintf(stderr, "vforge: warning: '%s': keyid %.80s is not the sha256 of its "
-				"key object (%s): kept as an opaque name (TAP 12), but clients that "
-				"check keyids (tough, Bottlerocket's updog) refuse this root\n",
-				path, md->keys.v[i].keyid, computed);
+			fprintf(stderr, "vforge: warning: '%s': " FOREIGN_KEYID ": kept as an opaque "
+				"name (TAP 12), but " FOREIGN_WHY "\n", path, md->keys.v[i].keyid,
+				computed);
 }
 
-/* Load root.json (finished or not; opaque keyids); errors name the path. */
-static int root_load(const char *path, struct vf_tuf_md **ret, struct vf_err *err)
+/* Read root.json (finished or not; opaque keyids); errors name the path. */
+static int root_read(const char *path, struct vf_tuf_md **ret, struct vf_err *err)
 {
 	struct vf_buf text = VF_BUF_INIT;
 	struct vf_err e2 = { 0 };
@@ -284,9 +287,17 @@ static int root_load(const char *path, struct vf_tuf_md **ret, struct vf_err *er
 		r = vf_err_prefix(err, "'%s'", path);
 	}
 out:
+	vf_buf_release(&text);
+	return r;
+}
+
+/* root_read(), with a warning for each keyid another rule made. */
+static int root_load(const char *path, struct vf_tuf_md **ret, struct vf_err *err)
+{
+	int r = root_read(path, ret, err);
+
 	if (!r)
 		warn_foreign_keyids(path, *ret);
-	vf_buf_release(&text);
 	return r;
 }
 
@@ -1153,6 +1164,12 @@ static void collect_problems(struct report *rp)
 			problem(rp, "role %s: threshold %llu is more than its %zu key%s", role_name(i),
 				(unsigned long long)ro->threshold, ro->n_keyids, vf_cli_plural(ro->n_keyids));
 	}
+	for (size_t i = 0; i < md->keys.n; i++) {
+		char computed[65];
+
+		if (!keyid_is_sha256(&md->keys.v[i], computed))
+			problem(rp, FOREIGN_KEYID ": " FOREIGN_WHY, md->keys.v[i].keyid, computed);
+	}
 	if (s->n_valid < s->threshold) {
 		struct vf_buf m = VF_BUF_INIT;
 
@@ -1326,7 +1343,8 @@ static int root_verify(const struct vf_cli_cmd *self, const struct args *a)
 
 	if ((rc = vf_cli_now(self, a->now, &rp.now)))
 		return rc;
-	if (root_load(rp.path, &md, &err) || (a->trusted && root_load(a->trusted, &prev, &err)))
+	/* this file's foreign keyids are problems below, not warnings */
+	if (root_read(rp.path, &md, &err) || (a->trusted && root_load(a->trusted, &prev, &err)))
 		goto fail;
 	rp.md = md;
 	rp.trusted = prev;

@@ -410,23 +410,26 @@ open(sys.argv[2], "a").write("\n")
 PY
 expect_exit 3 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW
 expect_out "role root: threshold not met: 0 of 2 valid signatures; needs 2 more of: alice, bob, carol"
-expect_err "warning: '$TMP/foreign.json': keyid alice is not the sha256 of its key object ($A): kept as an opaque name (TAP 12), but clients that check keyids (tough, Bottlerocket's updog) refuse this root"
-expect_err "keyid carol is not the sha256 of its key object ($C)"
+expect_out "keyid alice is not the sha256 of its key object ($A): clients that check keyids (tough, Bottlerocket's updog) refuse this root"
+expect_err "error: '$TMP/foreign.json': keyid carol is not the sha256 of its key object ($C)"
+grep -q warning "$TMP/err" && fail "verify warned as well as reporting the problem"
 expect_exit 0 "$VFORGE" root sign "$TMP/foreign.json" --key "$TMP/alice.pem" --key "$TMP/carol.pem"
 expect_out "'$TMP/foreign.json': signed with keyid alice (ed25519)"
 expect_out "'$TMP/foreign.json': signed with keyid carol (rsa)"
-expect_err "keyid bob is not the sha256 of its key object ($B)"
+expect_err "warning: '$TMP/foreign.json': keyid bob is not the sha256 of its key object ($B): kept as an opaque name (TAP 12), but clients that check keyids (tough, Bottlerocket's updog) refuse this root"
 [ "$(jq_py "$TMP/foreign.json" 'sorted(d["signed"]["keys"])')" = "['alice', 'bob', 'carol']" ] ||
 	fail "sign renamed the foreign keyids"
 [ "$(jq_py "$TMP/foreign.json" '[s["keyid"] for s in d["signatures"]]')" = "['alice', 'carol']" ] ||
 	fail "sign did not sign under the foreign keyids"
 same_json "$TMP/foreign.json"
-expect_exit 0 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW --json
+expect_exit 3 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW --json
 python3 - "$TMP/out" <<'PY' || fail "verify --json of foreign keyids"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["ok"] is True, d
+assert d["ok"] is False and len(d["problems"]) == 3, d["problems"]
+assert all("is not the sha256 of its key object" in p for p in d["problems"]), d["problems"]
 r = d["roles"]["root"]
+assert r["threshold_met"] is True, r
 assert [(k["keyid"], k["keyid_is_sha256"]) for k in r["keys"]] == [
     ("alice", False), ("bob", False), ("carol", False)], r
 assert sorted(r["valid"]) == ["alice", "carol"], r
@@ -435,27 +438,35 @@ cp "$TMP/foreign.json" "$TMP/foreign-signed.json"
 # a key added now gets vforge's keyid beside the foreign ones
 expect_exit 0 "$VFORGE" root add-key "$TMP/foreign.json" "$TMP/dave.pem.pub" --role targets
 expect_exit 3 "$VFORGE" root verify "$TMP/foreign.json" --now $NOW --json
-[ "$(jq_py "$TMP/out" '[(k["keyid"], k["keyid_is_sha256"]) for k in d["roles"]["targets"]["keys"]]')" = \
-  "[('alice', False), ('$D', True)]" ] || fail "add-key among foreign keyids: $(cat "$TMP/out")"
+[ "$(jq_py "$TMP/out" 'sorted((k["keyid"], k["keyid_is_sha256"]) for k in d["roles"]["targets"]["keys"])')" = \
+  "$(python3 -c "print(sorted([('alice', False), ('$D', True)]))")" ] ||
+	fail "add-key among foreign keyids: $(cat "$TMP/out")"
 # a key root holds under a foreign keyid is authorised under that keyid, not added twice
 expect_exit 0 "$VFORGE" root add-key "$TMP/foreign.json" "$TMP/bob.pem.pub" --role targets
 [ "$(cat "$TMP/out")" = bob ] || fail "add-key printed $(cat "$TMP/out"), expected bob"
 expect_err "role targets: added keyid bob (ecdsa)"
-[ "$(jq_py "$TMP/foreign.json" 'sorted(d["signed"]["keys"])')" = "['$D', 'alice', 'bob', 'carol']" ] ||
+[ "$(jq_py "$TMP/foreign.json" 'sorted(d["signed"]["keys"])')" = \
+  "$(python3 -c "print(sorted(['$D', 'alice', 'bob', 'carol']))")" ] ||
 	fail "add-key of a key held under a foreign keyid added a key object"
-[ "$(jq_py "$TMP/foreign.json" 'd["signed"]["roles"]["targets"]["keyids"]')" = "['alice', '$D', 'bob']" ] ||
+[ "$(jq_py "$TMP/foreign.json" 'sorted(d["signed"]["roles"]["targets"]["keyids"])')" = \
+  "$(python3 -c "print(sorted(['alice', '$D', 'bob']))")" ] ||
 	fail "targets keyids after adding bob: $(jq_py "$TMP/foreign.json" 'd["signed"]["roles"]["targets"]')"
 # python-tuf's own root whose keyids were made by an older rule: signed by its root key
 VEC=../shared/vectors/tuf
 [ -d "$VEC" ] || fail "missing $VEC (the shared vectors live in ../shared beside the checkout)"
-expect_exit 0 "$VFORGE" root verify "$VEC/python-tuf/fishy_rolenames/metadata/1.root.json" --now $NOW
-expect_out "1 of threshold 1 valid signature"
+expect_exit 3 "$VFORGE" root verify "$VEC/python-tuf/fishy_rolenames/metadata/1.root.json" --now $NOW
+expect_out "1 of threshold 1 valid signature: threshold met"
+expect_out "FAILED: 4 problems"
 expect_err "keyid 72b70899257dc30b596af3a9fe141a924af821aff28ed58d1aea0db9f70a70f7 is not the sha256 of its key object"
 
 # --- independent check: securesystemslib verifies every signature vforge made -------------
 if /usr/bin/python3 -c 'import securesystemslib.keys' 2>/dev/null; then
 	for f in "$TMP/full.json" "$TMP/d1/root.json" "$TMP/foreign-signed.json"; do
-		"$VFORGE" root verify "$f" --now $NOW --json >"$TMP/v.json" || fail "verify $f"
+		rc=0
+		"$VFORGE" root verify "$f" --now $NOW --json >"$TMP/v.json" 2>/dev/null || rc=$?
+		# the foreign keyids are verify's problems (exit 3); the signatures are valid
+		[ $rc = 0 ] || { [ $rc = 3 ] && [ "$f" = "$TMP/foreign-signed.json" ]; } ||
+			fail "verify $f: exit $rc"
 		/usr/bin/python3 - "$f" "$TMP/v.json" <<'PY' || fail "securesystemslib does not verify $f"
 import hashlib, json, sys
 import securesystemslib.formats as F
