@@ -153,13 +153,7 @@ out:
 	return rc;
 }
 
-/*
- * The changed targets-type roles roles[idx[0..k)] get their version and
- * expiry (unless signed offline) and are signed, on every CPU when the
- * signers allow it (vf_signer_is_concurrent()). The roles must be loaded. On
- * failure the error is the lowest-numbered failing role's; every role's
- * authority is looked up first, so the roles array does not move meanwhile.
- */
+/* One role's signing, run on any thread. */
 struct sign_job {
 	struct vf_tuf_md *md;
 	bool keep;
@@ -183,6 +177,13 @@ static void sign_job_run(void *ctx, size_t k)
 	j->rc = sign_doc(&j->au, j->md, j->keep, js->signers, js->n, j->ids, &j->err);
 }
 
+/*
+ * The changed targets-type roles roles[idx[0..k)] get their version and
+ * expiry (unless signed offline) and are signed, on every CPU when the
+ * signers allow it (vf_signer_is_concurrent()). The roles must be loaded. On
+ * failure the error is the lowest-numbered failing role's; every role's
+ * authority is looked up first, so the roles array does not move meanwhile.
+ */
 static int sign_roles(struct vf_repo *r, const size_t *idx, size_t k,
 		      struct vf_signer *const *signers, size_t n, struct vf_err *err)
 {
