@@ -314,6 +314,44 @@ static char *tmp_file(const char *dir, const char *role, uint64_t version)
 	return p;
 }
 
+/* A bin's temporary file of the batch (no fsync: the batch's one syncfs covers it). */
+static void batch_write(const char *dir, const char *role, const struct vf_buf *text)
+{
+	char *tmp = tmp_file(dir, role, 1);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die_errno("cannot create", tmp);
+	if ((errno = -vf_fs_pwrite_full(fd, text->data, text->len, 0)) || close(fd) < 0)
+		die_errno("cannot write", tmp);
+	free(tmp);
+}
+
+/* The batch of bins 0..nb-1 as the publisher ends it: one syncfs, the renames, one dir fsync. */
+static void batch_commit(const char *dir, unsigned bits, uint32_t nb)
+{
+	struct vf_err err = { 0 };
+	int dfd;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || syncfs(dfd) < 0)
+		die_errno("cannot sync", dir);
+	for (uint32_t b = 0; b < nb; b++) {
+		char *name, *tmp, *fin;
+
+		if (vf_tuf_bin_name("bins", bits, b, &name, &err))
+			die("bin", &err);
+		tmp = tmp_file(dir, name, 1);
+		fin = role_file(dir, name, 1);
+		if (rename(tmp, fin) < 0)
+			die_errno("cannot rename", tmp);
+		free(tmp);
+		free(fin);
+		free(name);
+	}
+	if (fsync(dfd) < 0 || close(dfd) < 0)
+		die_errno("cannot fsync", dir);
+}
+
 static void bins(const struct opts *o, struct vf_signer *signer, const char *dir,
 		 struct result *res)
 {
@@ -392,34 +430,11 @@ static void bins(const struct opts *o, struct vf_signer *signer, const char *dir
 	 * files, one syncfs, the renames, one fsync of the directory; then
 	 * targets.json and the snapshot each on its own (fsync, rename)
 	 */
-	{
-		int dfd;
-
-		for (uint32_t b = 0; b < nb; b++) {
-			char *tmp = tmp_file(dir, name[b], 1);
-			int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-
-			if (fd < 0)
-				die_errno("cannot create", tmp);
-			if ((errno = -vf_fs_pwrite_full(fd, text[b].data, text[b].len, 0)) ||
-			    close(fd) < 0)
-				die_errno("cannot write", tmp);
-			free(tmp);
-			total_bytes += text[b].len;
-		}
-		if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || syncfs(dfd) < 0)
-			die_errno("cannot sync", dir);
-		for (uint32_t b = 0; b < nb; b++) {
-			char *tmp = tmp_file(dir, name[b], 1), *fin = role_file(dir, name[b], 1);
-
-			if (rename(tmp, fin) < 0)
-				die_errno("cannot rename", tmp);
-			free(tmp);
-			free(fin);
-		}
-		if (fsync(dfd) < 0 || close(dfd) < 0)
-			die_errno("cannot fsync", dir);
+	for (uint32_t b = 0; b < nb; b++) {
+		batch_write(dir, name[b], &text[b]);
+		total_bytes += text[b].len;
 	}
+	batch_commit(dir, o->bits, nb);
 	for (uint32_t b = nb; b < nb + 2; b++) {
 		file = role_file(dir, b == nb ? "targets" : "snapshot", 1);
 		write_file(file, &text[b]);
@@ -545,7 +560,6 @@ static void scale_create(const struct opts *o, struct vf_signer *signer, const c
 	struct vf_tuf_hashes h;
 	struct vf_buf text = VF_BUF_INIT;
 	struct clock c;
-	int dfd;
 
 	if (o->bits > 16) {
 		fprintf(stderr, "vf-bench-repo: scale: at most 16 bits (2^16 bins), got %u\n", o->bits);
@@ -589,8 +603,7 @@ static void scale_create(const struct opts *o, struct vf_signer *signer, const c
 	snap->expires = EXPIRES;
 	for (uint32_t b = 0; b < nb; b++) {
 		struct vf_tuf_md *bin;
-		char *name, *tmp;
-		int fd;
+		char *name;
 
 		if (vf_tuf_bin_name("bins", o->bits, b, &name, &err) ||
 		    !(bin = vf_tuf_md_new(VF_TUF_TARGETS)))
@@ -610,13 +623,7 @@ static void scale_create(const struct opts *o, struct vf_signer *signer, const c
 		acc(res, &c, 2, "sign each bin (ed25519)");
 		format_pinned(bin, &text, &h);
 		acc(res, &c, 3, "format each (pretty) + its sha256");
-		tmp = tmp_file(dir, name, 1);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0)
-			die_errno("cannot create", tmp);
-		if ((errno = -vf_fs_pwrite_full(fd, text.data, text.len, 0)) || close(fd) < 0)
-			die_errno("cannot write", tmp);
-		free(tmp);
+		batch_write(dir, name, &text);
 		res->bytes_file += text.len;
 		acc(res, &c, 4, "write each (temporary file)");
 		{
@@ -633,24 +640,7 @@ static void scale_create(const struct opts *o, struct vf_signer *signer, const c
 	}
 	free(order);
 	free(start);
-	/* the batch: one syncfs, the renames, one fsync of the directory */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || syncfs(dfd) < 0)
-		die_errno("cannot sync", dir);
-	for (uint32_t b = 0; b < nb; b++) {
-		char *name, *tmp, *fin;
-
-		if (vf_tuf_bin_name("bins", o->bits, b, &name, &err))
-			die("bin", &err);
-		tmp = tmp_file(dir, name, 1);
-		fin = role_file(dir, name, 1);
-		if (rename(tmp, fin) < 0)
-			die_errno("cannot rename", tmp);
-		free(tmp);
-		free(fin);
-		free(name);
-	}
-	if (fsync(dfd) < 0 || close(dfd) < 0)
-		die_errno("cannot fsync", dir);
+	batch_commit(dir, o->bits, nb);
 	acc(res, &c, 5, "syncfs, renames, directory fsync");
 	res->rss_mid_kb = peak_rss_kb();
 
