@@ -161,13 +161,21 @@ out:
 	return rc;
 }
 
-/* Remove what a killed publisher left: the staging directory, metadata temp files. */
-static int clean_leftovers(struct vf_repo *r, struct vf_err *err)
+/*
+ * Remove what a killed publisher left: the staging directory, metadata temp
+ * files. In the same pass over metadata/ (tens of thousands of files with
+ * hash bins), *newest (may be NULL) gets the highest N of the <N>.root.json
+ * there, 0 if none.
+ */
+static int clean_leftovers(struct vf_repo *r, uint64_t *newest, struct vf_err *err)
 {
 	DIR *d;
 	struct dirent *e;
+	uint64_t v;
 	int rc;
 
+	if (newest)
+		*newest = 0;
 	if ((rc = vf_fs_remove_tree(r->sdir, err)))
 		return rc;
 	d = opendir(r->mdir);
@@ -180,6 +188,8 @@ static int clean_leftovers(struct vf_repo *r, struct vf_err *err)
 			if (p)
 				unlink(p);
 			free(p);
+		} else if (newest && root_file_version(e->d_name, &v) && v > *newest) {
+			*newest = v;
 		}
 	}
 	closedir(d);
@@ -289,7 +299,7 @@ int vf_repo_create(const char *dir, const struct vf_tuf_md *root, const struct v
 				"targets/ exists): use vforge repo add-targets or refresh", dir);
 		goto fail;
 	}
-	if ((rc = clean_leftovers(r, err)))
+	if ((rc = clean_leftovers(r, NULL, err)))
 		goto fail;
 	r->creating = true;
 	if ((rc = md_copy(root, &r->root, err)))
@@ -384,10 +394,8 @@ int vf_repo_open(const char *dir, const struct vf_repo_opts *opts, struct vf_rep
 {
 	struct vf_repo *r = NULL;
 	const struct vf_tuf_meta *m;
-	uint64_t newest = 0, v;
+	uint64_t newest = 0;
 	char *name = NULL;
-	struct dirent *e;
-	DIR *d = NULL;
 	int rc;
 
 	*ret = NULL;
@@ -398,17 +406,8 @@ int vf_repo_open(const char *dir, const struct vf_repo_opts *opts, struct vf_rep
 				"(vforge repo create makes one)", dir);
 		goto out;
 	}
-	if ((rc = take_lock(r, err)) || (rc = clean_leftovers(r, err)))
+	if ((rc = take_lock(r, err)) || (rc = clean_leftovers(r, &newest, err)))
 		goto out;
-	d = opendir(r->mdir);
-	if (!d) {
-		rc = vf_err_sys(err, errno, "cannot read '%s'", r->mdir);
-		goto out;
-	}
-	while ((e = readdir(d)))
-		if (root_file_version(e->d_name, &v) && v > newest)
-			newest = v;
-	closedir(d);
 	if (!newest) {
 		rc = vf_err_set(err, ENOENT, "'%s': no <N>.root.json", r->mdir);
 		goto out;
