@@ -14,7 +14,6 @@ struct vf_digest_alg {
 	const EVP_MD *(*md)(void);
 };
 
-
 struct vf_digest {
 	const struct vf_digest_alg *alg;
 	EVP_MD_CTX *ctx;
@@ -126,8 +125,8 @@ int vf_digest_buffer(const struct vf_digest_alg *alg, const void *data, size_t l
 {
 	unsigned int n = 0;
 
-	/* SHA-256 on SHA-NI: vforge's own rounds, no context to allocate */
-	if (alg->md == EVP_sha256 && vf_sha256_lanes()) {
+	/* SHA-256 as a stream: on SHA-NI vforge's own rounds, no context to allocate */
+	if (alg->md == EVP_sha256) {
 		struct vf_sha256 s;
 		int r = vf_sha256_init(&s);
 

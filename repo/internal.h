@@ -281,6 +281,12 @@ int vf_tuf_sha256_hex(const void *data, size_t len, char out[65]);
 /** "1234567890abcdef…" for messages: the first 16 characters of a keyid. */
 const char *vf_tuf_short_keyid(const char *keyid, char out[24]);
 
+/**
+ * How many threads may sign with all of `signers` at once: `threads` when
+ * every one is concurrent (vf_signer_is_concurrent()), else 1.
+ */
+unsigned vf_tuf_sign_threads(struct vf_signer *const *signers, size_t n, unsigned threads);
+
 /* ---- shared by tuf_json.c (the reader) and tuf_write.c (the writer) ------------------ */
 
 /** The largest integer the metadata holds: 2^53 - 1 (what JavaScript represents exactly). */

@@ -189,7 +189,6 @@ static int sign_roles(struct vf_repo *r, const size_t *idx, size_t k,
 {
 	struct sign_jobs js = { .signers = signers, .n = n };
 	const char **ids = NULL;
-	unsigned threads = vf_parallel_cpus();
 	int rc = 0;
 
 	if (!k)
@@ -216,10 +215,7 @@ static int sign_roles(struct vf_repo *r, const size_t *idx, size_t k,
 		js.v[j].md = r->roles[idx[j]].md;
 		js.v[j].keep = r->roles[idx[j]].presigned;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!vf_signer_is_concurrent(signers[i]))
-			threads = 1;
-	vf_parallel_run(k, threads, sign_job_run, &js);
+	vf_parallel_run(k, vf_tuf_sign_threads(signers, n, vf_parallel_cpus()), sign_job_run, &js);
 	for (size_t j = 0; j < k && !rc; j++)
 		if ((rc = js.v[j].rc))
 			*err = js.v[j].err;

@@ -223,6 +223,14 @@ static void sign_one(void *ctx, size_t i)
 	m->rc[i] = vf_tuf_md_sign(m->mds[i], m->signers, m->n, &m->errs[i]);
 }
 
+unsigned vf_tuf_sign_threads(struct vf_signer *const *signers, size_t n, unsigned threads)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!vf_signer_is_concurrent(signers[i]))
+			return 1;
+	return threads;
+}
+
 int vf_tuf_md_sign_many(struct vf_tuf_md *const *mds, size_t n_md,
 			struct vf_signer *const *signers, size_t n, unsigned threads,
 			struct vf_err *err)
@@ -230,20 +238,13 @@ int vf_tuf_md_sign_many(struct vf_tuf_md *const *mds, size_t n_md,
 	struct sign_many m = { .mds = mds, .signers = signers, .n = n };
 	int r = 0;
 
-	for (size_t i = 0; i < n && threads > 1; i++)
-		if (!vf_signer_is_concurrent(signers[i]))
-			threads = 1;
-	if (threads <= 1 || n_md < 2) {
-		for (size_t i = 0; i < n_md; i++)
-			if ((r = vf_tuf_md_sign(mds[i], signers, n, err)))
-				return vf_err_prefix(err, "document %zu", i);
+	if (!n_md)
 		return 0;
-	}
 	if (!(m.rc = calloc(n_md, sizeof(*m.rc))) || !(m.errs = calloc(n_md, sizeof(*m.errs)))) {
 		free(m.rc);
 		return nomem(err);
 	}
-	vf_parallel_run(n_md, threads, sign_one, &m);
+	vf_parallel_run(n_md, vf_tuf_sign_threads(signers, n, threads), sign_one, &m);
 	for (size_t i = 0; i < n_md && !r; i++)
 		if ((r = m.rc[i])) {
 			*err = m.errs[i];
